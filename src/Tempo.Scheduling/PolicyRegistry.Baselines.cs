@@ -1,4 +1,5 @@
 using Tempo.Scheduling.Baselines;
+using Tempo.Scheduling.Prediction;
 
 namespace Tempo.Scheduling;
 
@@ -16,5 +17,17 @@ public static partial class PolicyRegistry
             _ => new PrefillFirstScheduler("vllm", RequestOrder.Fcfs)));
         Register(new PolicyInfo("sarathi", "Sarathi-Serve: FCFS, decode-first, chunked prefill (512-token budget)", ChunkedTokenBudget,
             _ => new ChunkedPrefillScheduler("sarathi", RequestOrder.Fcfs)));
+        Register(new PolicyInfo("priority", "vLLM priority: integer priority (lower first), then arrival; chunked prefill", ChunkedTokenBudget,
+            _ => new ChunkedPrefillScheduler("priority", RequestOrder.Priority)));
+        Register(new PolicyInfo("edf", "EDF (artifact srtf): least time to deadline first, overdue last; chunked prefill", ChunkedTokenBudget,
+            _ => new EdfScheduler()));
+        Register(new PolicyInfo("sjf", "LTR-style SJF on the predicted remaining output length; chunked prefill", ChunkedTokenBudget,
+            o => new ShortestJobFirstScheduler("sjf", o.Predictor ?? new FixedLengthPredictor())));
+        Register(new PolicyInfo("oracle-sjf", "SJF on the true remaining output length (oracle); chunked prefill", ChunkedTokenBudget,
+            _ => new ShortestJobFirstScheduler("oracle-sjf", new OracleLengthPredictor())));
+        Register(new PolicyInfo("autellix", "Autellix: program-level least attained service, 400-token buckets; chunked prefill", ChunkedTokenBudget,
+            _ => new AutellixScheduler()));
+        Register(new PolicyInfo("vtc", "VTC: fair share across clients by virtual token counters; prefill-first, no chunking", UnchunkedTokenBudget,
+            _ => new VtcScheduler()));
     }
 }

@@ -4,20 +4,57 @@ namespace Tempo.Scheduling.Baselines;
 
 /// <summary>
 /// Sarathi-Serve / vLLM chunked-prefill step (decode-first): running decodes, then running prefill chunks,
-/// then swap-ins, then new prefills chunked to fill the token budget. Queues are visited in the order of
-/// <paramref name="order"/> (FCFS for Sarathi; a priority key for the other baselines). When the KV cache cannot
-/// grow a running request, the lowest-ordered running request is preempted, as in vLLM.
+/// then swap-ins, then new prefills chunked to fill the token budget. Every queue is visited in the policy's
+/// order (<see cref="Compare"/>: FCFS for Sarathi, a priority key for the other baselines). When the KV cache
+/// cannot grow a running request, the lowest-ordered running request ranked below it is preempted, as in vLLM;
+/// if there is none, the request itself is.
 /// </summary>
-internal class ChunkedPrefillScheduler(string name, IComparer<EngineRequest> order, PreemptionMode preemption = PreemptionMode.Recompute) : IScheduler
+internal class ChunkedPrefillScheduler : IScheduler
 {
-    /// <inheritdoc />
-    public string Name { get; } = name;
+    private readonly IComparer<EngineRequest> _order;
+    private readonly PreemptionMode _preemption;
 
-    /// <summary>The queue order.</summary>
-    protected IComparer<EngineRequest> Order { get; } = order;
+    /// <summary>Creates the scheduler with a fixed queue order.</summary>
+    /// <param name="name">Registry name.</param>
+    /// <param name="order">Queue order; null means FCFS (subclasses with a dynamic key override <see cref="Compare"/>).</param>
+    /// <param name="preemption">How KV preemption evicts (vLLM V0 default: recompute).</param>
+    public ChunkedPrefillScheduler(string name, IComparer<EngineRequest>? order = null, PreemptionMode preemption = PreemptionMode.Recompute)
+    {
+        Name = name;
+        _order = order ?? RequestOrder.Fcfs;
+        _preemption = preemption;
+    }
 
     /// <inheritdoc />
-    public virtual StepPlan Plan(SchedulerView view)
+    public string Name { get; }
+
+    /// <summary>Time of the step being planned (set before <see cref="PlanStep"/> runs), for time-dependent keys.</summary>
+    protected double NowS { get; private set; }
+
+    /// <inheritdoc />
+    public StepPlan Plan(SchedulerView view)
+    {
+        NowS = view.NowS;
+        return PlanStep(view);
+    }
+
+    /// <inheritdoc />
+    public virtual void OnArrival(EngineRequest request)
+    {
+    }
+
+    /// <inheritdoc />
+    public virtual void OnStepExecuted(SchedulerView view, double durationS)
+    {
+    }
+
+    /// <inheritdoc />
+    public virtual void OnFinished(EngineRequest request)
+    {
+    }
+
+    /// <summary>Builds the step: the chunked-prefill path of vLLM V0 (running, then swapped unless anything was preempted, then waiting).</summary>
+    protected virtual StepPlan PlanStep(SchedulerView view)
     {
         var budget = view.NewBudget();
         var preempted = ScheduleRunning(view, budget);
@@ -29,6 +66,9 @@ internal class ChunkedPrefillScheduler(string name, IComparer<EngineRequest> ord
         ScheduleWaiting(view, budget);
         return budget.Build();
     }
+
+    /// <summary>The queue order: negative when <paramref name="a"/> is served before <paramref name="b"/>. Must be a total order.</summary>
+    protected virtual int Compare(EngineRequest a, EngineRequest b) => _order.Compare(a, b);
 
     /// <summary>Decodes first, then in-progress prefills; returns true if anything was preempted.</summary>
     protected bool ScheduleRunning(SchedulerView view, StepBudget budget)
@@ -51,11 +91,12 @@ internal class ChunkedPrefillScheduler(string name, IComparer<EngineRequest> ord
                     continue;
                 }
 
-                // Free KV from the lowest-ordered runners until this one can grow, or give up on it.
+                // Free KV from the lowest-ordered runners until this one can grow, or give up on it. Only runners
+                // ranked below r are victims: freeing a higher-ranked one for r would invert the policy's order.
                 while (!budget.CanSchedule(r, n) && budget.BlocksNeeded(r, n) > budget.FreeGpuBlocks)
                 {
-                    var victim = LowestUnplanned(running, r, budget);
-                    budget.Preempt(victim ?? r, preemption);
+                    var victim = LowestUnplanned(running, i, budget);
+                    budget.Preempt(victim ?? r, _preemption);
                     preempted = true;
                     if (victim is null)
                     {
@@ -83,7 +124,7 @@ internal class ChunkedPrefillScheduler(string name, IComparer<EngineRequest> ord
         }
     }
 
-    /// <summary>Admits new prefills in queue order, chunked to the budget; stops at the first that does not fit.</summary>
+    /// <summary>Admits new prefills in queue order, chunked to the budget; stops at the first that does not fit (vLLM's head-of-line rule).</summary>
     protected void ScheduleWaiting(SchedulerView view, StepBudget budget)
     {
         foreach (var r in Sorted(view.Waiting))
@@ -96,24 +137,21 @@ internal class ChunkedPrefillScheduler(string name, IComparer<EngineRequest> ord
         }
     }
 
-    /// <summary>The queue sorted by <see cref="Order"/> (stable: ties keep queue order).</summary>
+    /// <summary>The queue sorted by <see cref="Compare"/>.</summary>
     protected List<EngineRequest> Sorted(IReadOnlyList<EngineRequest> queue)
     {
         var list = new List<EngineRequest>(queue);
-        if (Order is not null)
-        {
-            // List.Sort is unstable; the comparer breaks ties by submission order.
-            list.Sort(Order);
-        }
 
+        // List.Sort is unstable; every order breaks ties by submission sequence, so the result is deterministic.
+        list.Sort(Compare);
         return list;
     }
 
-    private static EngineRequest? LowestUnplanned(List<EngineRequest> running, EngineRequest except, StepBudget budget)
+    private static EngineRequest? LowestUnplanned(List<EngineRequest> running, int rank, StepBudget budget)
     {
-        for (var i = running.Count - 1; i >= 0; i--)
+        for (var i = running.Count - 1; i > rank; i--)
         {
-            if (!ReferenceEquals(running[i], except) && !budget.Contains(running[i]))
+            if (!budget.Contains(running[i]))
             {
                 return running[i];
             }

@@ -5,28 +5,24 @@ namespace Tempo.Scheduling.Baselines;
 /// <summary>
 /// vLLM V0's default step without chunked prefill: if any waiting prompt fits, the step runs whole prompts
 /// only (prefill-first, no mixing with decodes); otherwise it decodes the running requests, preempting the
-/// newest by recompute when the KV cache is full, then swaps requests back in.
+/// lowest-ordered by recompute when the KV cache is full, then swaps requests back in.
 /// </summary>
-internal sealed class PrefillFirstScheduler(string name, IComparer<EngineRequest> order) : ChunkedPrefillScheduler(name, order)
+internal class PrefillFirstScheduler(string name, IComparer<EngineRequest>? order = null) : ChunkedPrefillScheduler(name, order)
 {
     /// <inheritdoc />
-    public override StepPlan Plan(SchedulerView view)
+    protected sealed override StepPlan PlanStep(SchedulerView view)
     {
+        // Without chunking a prompt longer than the token budget can never run; vLLM marks it FINISHED_IGNORED
+        // ("exceeds limit"). Leaving it queued would stall the engine forever once the running set drains.
+        var tooLong = view.Waiting.Where(r => r.PendingTokens > view.Config.TokenBudget).ToList();
+
         // Like vLLM's max_num_seqs, the batch cap bounds the running set, so admission only fills free slots.
         var freeSlots = view.Config.MaxBatch - view.Running.Count;
         if (view.Swapped.Count == 0 && freeSlots > 0)
         {
             var prefill = view.NewBudget(freeSlots);
-            foreach (var r in Sorted(view.Waiting))
-            {
-                // Whole prompts only: a prompt larger than what is left of the budget waits for the next step.
-                var n = prefill.MaxTokensFor(r, allowChunking: false);
-                if (n == 0 || !prefill.TrySchedule(r, n))
-                {
-                    break;
-                }
-            }
-
+            DropAll(prefill, tooLong, view.Config.TokenBudget);
+            AdmitWholePrompts(view, prefill);
             if (prefill.Scheduled.Count > 0)
             {
                 return prefill.Build();
@@ -34,6 +30,7 @@ internal sealed class PrefillFirstScheduler(string name, IComparer<EngineRequest
         }
 
         var budget = view.NewBudget();
+        DropAll(budget, tooLong, view.Config.TokenBudget);
         var preempted = ScheduleRunning(view, budget);
         if (!preempted)
         {
@@ -41,5 +38,35 @@ internal sealed class PrefillFirstScheduler(string name, IComparer<EngineRequest
         }
 
         return budget.Build();
+    }
+
+    /// <summary>
+    /// Fills <paramref name="prefill"/> with whole prompts from the waiting queue, in queue order, stopping at the
+    /// first that does not fit (vLLM's head-of-line rule). Policies with a dynamic admission order override this.
+    /// </summary>
+    protected virtual void AdmitWholePrompts(SchedulerView view, StepBudget prefill)
+    {
+        foreach (var r in Sorted(view.Waiting))
+        {
+            if (prefill.Contains(r))
+            {
+                continue;
+            }
+
+            // Whole prompts only: a prompt larger than what is left of the budget waits for the next step.
+            var n = prefill.MaxTokensFor(r, allowChunking: false);
+            if (n == 0 || !prefill.TrySchedule(r, n))
+            {
+                break;
+            }
+        }
+    }
+
+    private static void DropAll(StepBudget budget, List<EngineRequest> tooLong, int tokenBudget)
+    {
+        foreach (var r in tooLong)
+        {
+            budget.Drop(r, $"{r.PendingTokens} tokens to prefill exceed the unchunked step budget of {tokenBudget}");
+        }
     }
 }
