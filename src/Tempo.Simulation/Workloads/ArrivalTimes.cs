@@ -18,15 +18,26 @@ internal static class ArrivalTimes
         var lambdaMs = Math.Floor(1000.0 / rate);
         var shape = 1.0 / (cv * cv);
         var t = 0.0;
+        long ms = 0;
         for (var i = 1; i < count; i++)
         {
-            t += process switch
+            switch (process)
             {
-                ArrivalProcess.Reference => rng.Poisson(lambdaMs) / 1000.0,
-                ArrivalProcess.Poisson => rng.Exponential(mean),
-                ArrivalProcess.Gamma => rng.Gamma(shape) * mean / shape,
-                _ => throw new ArgumentOutOfRangeException(nameof(process), process, "unknown arrival process"),
-            };
+                case ArrivalProcess.Reference:
+                    // Summed in whole ms so arrival times print as the artifact's (2.802, not 2.8019999999999996).
+                    ms += rng.Poisson(lambdaMs);
+                    t = ms / 1000.0;
+                    break;
+                case ArrivalProcess.Poisson:
+                    t += rng.Exponential(mean);
+                    break;
+                case ArrivalProcess.Gamma:
+                    t += rng.Gamma(shape) * mean / shape;
+                    break;
+                default:
+                    throw new ArgumentOutOfRangeException(nameof(process), process, "unknown arrival process");
+            }
+
             times[i] = t;
         }
 
