@@ -22,7 +22,8 @@ public static class ServiceGain
         }
 
         var slo = r.Spec.Slo;
-        var gain = r.TtftS <= slo.TtftS ? w.Prompt * r.Spec.PromptTokens : 0;
+        // Same tolerance as every other deadline here, so the prompt and the first token agree with LatencyMet.
+        var gain = r.TtftS <= slo.TtftS + Tolerance ? w.Prompt * r.Spec.PromptTokens : 0;
         var onTime = 0;
         for (var i = 0; i < r.TokenTimesS.Count; i++)
         {
