@@ -1,0 +1,4 @@
+namespace Tempo.Cli;
+
+/// <summary>An impossible or malformed command-line value; printed as one line, exit code 2.</summary>
+internal sealed class CliUsageException(string message) : Exception(message);

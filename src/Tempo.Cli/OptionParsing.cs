@@ -1,0 +1,40 @@
+using System.Globalization;
+
+namespace Tempo.Cli;
+
+/// <summary>Parsing of list-valued options with one-line errors.</summary>
+internal static class OptionParsing
+{
+    /// <summary>Splits "a,b , c" into trimmed non-empty items.</summary>
+    public static IReadOnlyList<string> List(string value, string option)
+    {
+        var items = value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        return items.Length > 0 ? items : throw new CliUsageException($"{option} needs at least one value");
+    }
+
+    /// <summary>Parses a comma list of positive finite numbers, returned ascending and distinct.</summary>
+    public static IReadOnlyList<double> PositiveNumbers(string value, string option)
+    {
+        var result = new List<double>();
+        foreach (var item in List(value, option))
+        {
+            if (!double.TryParse(item, NumberStyles.Float, CultureInfo.InvariantCulture, out var x) || !double.IsFinite(x))
+            {
+                throw new CliUsageException($"{option}: '{item}' is not a number");
+            }
+
+            if (x <= 0)
+            {
+                throw new CliUsageException($"{option}: {item} must be positive");
+            }
+
+            result.Add(x);
+        }
+
+        return [.. result.Distinct().Order()];
+    }
+
+    /// <summary>Throws unless <paramref name="value"/> is positive.</summary>
+    public static int Positive(int value, string option) =>
+        value > 0 ? value : throw new CliUsageException($"{option} must be positive, got {value}");
+}

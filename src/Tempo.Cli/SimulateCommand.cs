@@ -1,0 +1,263 @@
+using System.CommandLine;
+using System.Globalization;
+using Spectre.Console;
+using Tempo.Scheduling;
+using Tempo.Simulation.Experiments;
+using Tempo.Simulation.Profiles;
+using Tempo.Simulation.Reports;
+using Tempo.Simulation.Workloads;
+
+namespace Tempo.Cli;
+
+/// <summary><c>tempo simulate</c>: compare policies on a workload in the discrete-event simulator.</summary>
+internal static class SimulateCommand
+{
+    private static readonly Option<string> WorkloadOption = new("--workload", "-w")
+    {
+        Description = $"built-in workload ({string.Join(", ", WorkloadCatalog.Names.Select(n => n.Name))}) or a .jsonl/.csv file",
+        DefaultValueFactory = _ => "mixed",
+    };
+
+    private static readonly Option<string?> PoliciesOption = new("--policies", "-p")
+    {
+        Description = "comma-separated policies (default: every registered policy)",
+    };
+
+    private static readonly Option<string> RatesOption = new("--rates", "-r")
+    {
+        Description = "comma-separated offered loads in top-level arrivals/s (for traces: the rescaled mean rate)",
+        DefaultValueFactory = _ => SimulateSettings.DefaultRates,
+    };
+
+    private static readonly Option<int> RequestsOption = new("--requests", "-n")
+    {
+        Description = "top-level arrivals per run (a collective job counts once)",
+        DefaultValueFactory = _ => SimulateSettings.DefaultRequests,
+    };
+
+    private static readonly Option<string> ProfileOption = new("--profile")
+    {
+        Description = "cost profile: built-in name (llama3.1-8b-a100, llama3.1-8b-h100) or a profile JSON file",
+        DefaultValueFactory = _ => "llama3.1-8b-a100",
+    };
+
+    private static readonly Option<int> MaxBatchOption = new("--max-batch")
+    {
+        Description = "maximum sequences per step",
+        DefaultValueFactory = _ => 32,
+    };
+
+    private static readonly Option<int?> TokenBudgetOption = new("--token-budget")
+    {
+        Description = "tokens per step (default: each policy's own, 512 chunked / 8192 for vllm)",
+    };
+
+    private static readonly Option<int> SeedOption = new("--seed")
+    {
+        Description = "seed for workloads and policies; same seed, same results",
+        DefaultValueFactory = _ => 42,
+    };
+
+    private static readonly Option<string?> OutOption = new("--out", "-o")
+    {
+        Description = "directory for results.json, results.csv and plots",
+    };
+
+    private static readonly Option<string> FormatOption = new("--format", "-f")
+    {
+        Description = "stdout format: table, json or csv",
+        DefaultValueFactory = _ => "table",
+    };
+
+    private static readonly Option<string> ArrivalOption = new("--arrival")
+    {
+        Description = "arrival process of synthetic workloads: reference (artifact's Poisson-ms), poisson, gamma",
+        DefaultValueFactory = _ => "reference",
+    };
+
+    private static readonly Option<double> CvOption = new("--cv")
+    {
+        Description = "coefficient of variation of gamma arrivals (bursty when > 1)",
+        DefaultValueFactory = _ => 2.0,
+    };
+
+    private static readonly Option<string> PredictorOption = new("--predictor")
+    {
+        Description = "length predictor for policies that use one (sjf, tempo): qrf, fixed or oracle",
+        DefaultValueFactory = _ => "qrf",
+    };
+
+    private static readonly Option<string?> PredictorModelOption = new("--predictor-model")
+    {
+        Description = "QRF model file (from 'tempo predictor train'); default: train on a held-out sample of the workload",
+    };
+
+    /// <summary>Builds the command.</summary>
+    public static Command Create()
+    {
+        var command = new Command("simulate", "Run a workload through the simulator under several scheduling policies and report service gain, goodput, attainment and latency.");
+        foreach (var option in new Option[] { WorkloadOption, PoliciesOption, RatesOption, RequestsOption, ProfileOption, MaxBatchOption, TokenBudgetOption, SeedOption, OutOption, FormatOption, ArrivalOption, CvOption, PredictorOption, PredictorModelOption })
+        {
+            command.Options.Add(option);
+        }
+
+        TempoAblationOptions.AddTo(command);
+        command.SetAction(parse => CliErrors.Guard(() => Run(Read(parse), TempoAblationOptions.Read(parse))));
+        return command;
+    }
+
+    internal static SimulateSettings Read(ParseResult parse)
+    {
+        var policies = parse.GetValue(PoliciesOption) is { } p
+            ? OptionParsing.List(p, "--policies").Select(name => PolicyRegistry.Get(name).Name).ToList()
+            : [.. PolicyRegistry.All.Select(i => i.Name)];
+        var format = parse.GetValue(FormatOption)!.Trim().ToLowerInvariant() switch
+        {
+            "table" => OutputFormat.Table,
+            "json" => OutputFormat.Json,
+            "csv" => OutputFormat.Csv,
+            var other => throw new CliUsageException($"--format: unknown format '{other}'; use table, json or csv"),
+        };
+        var arrival = parse.GetValue(ArrivalOption)!.Trim().ToLowerInvariant() switch
+        {
+            "reference" => ArrivalProcess.Reference,
+            "poisson" => ArrivalProcess.Poisson,
+            "gamma" => ArrivalProcess.Gamma,
+            var other => throw new CliUsageException($"--arrival: unknown process '{other}'; use reference, poisson or gamma"),
+        };
+        var cv = parse.GetValue(CvOption);
+        if (!double.IsFinite(cv) || cv <= 0)
+        {
+            throw new CliUsageException($"--cv must be a positive number, got {cv.ToString(CultureInfo.InvariantCulture)}");
+        }
+
+        var predictor = parse.GetValue(PredictorOption)!.Trim().ToLowerInvariant();
+        if (!Tempo.Scheduling.Prediction.LengthPredictors.Names.Contains(predictor))
+        {
+            throw new CliUsageException($"--predictor: unknown predictor '{predictor}'; use {string.Join(", ", Tempo.Scheduling.Prediction.LengthPredictors.Names)}");
+        }
+
+        var tokenBudget = parse.GetValue(TokenBudgetOption);
+        return new SimulateSettings
+        {
+            Workload = parse.GetValue(WorkloadOption)!,
+            Policies = policies,
+            Rates = OptionParsing.PositiveNumbers(parse.GetValue(RatesOption)!, "--rates"),
+            Requests = OptionParsing.Positive(parse.GetValue(RequestsOption), "--requests"),
+            Profile = parse.GetValue(ProfileOption)!,
+            MaxBatch = OptionParsing.Positive(parse.GetValue(MaxBatchOption), "--max-batch"),
+            TokenBudget = tokenBudget is { } b ? OptionParsing.Positive(b, "--token-budget") : null,
+            Seed = parse.GetValue(SeedOption),
+            OutDir = parse.GetValue(OutOption),
+            Format = format,
+            Arrival = arrival,
+            BurstCv = cv,
+            Predictor = predictor,
+            PredictorModel = parse.GetValue(PredictorModelOption),
+        };
+    }
+
+    private static int Run(SimulateSettings settings, TempoAblation ablation)
+    {
+        // Everything that can fail on bad input is resolved before the first run starts.
+        var profile = CostProfile.Load(settings.Profile);
+        var workloadOptions = new WorkloadOptions
+        {
+            Requests = settings.Requests,
+            Seed = settings.Seed,
+            Arrival = settings.Arrival,
+            BurstCv = settings.BurstCv,
+        };
+        var probe = WorkloadCatalog.Create(settings.Workload, workloadOptions with { Rate = settings.Rates[0] });
+        var predictor = PredictorSetup.For(settings, workloadOptions, Console.Error);
+
+        var plan = new ExperimentPlan
+        {
+            Policies = settings.Policies,
+            Rates = settings.Rates,
+            Workload = rate => WorkloadCatalog.Create(settings.Workload, workloadOptions with { Rate = rate }),
+            Profile = profile,
+            MaxBatch = settings.MaxBatch,
+            TokenBudget = settings.TokenBudget,
+            Seed = settings.Seed,
+            ConfigureOptions = (_, options) => ablation.Apply(options with { Predictor = predictor }),
+        };
+
+        var result = RunWithProgress(plan);
+        var summaries = result.Runs.Select(r => new RunSummary(r.Policy, r.Rate, r.Metrics, r.Stats, r.WallS));
+        var config = new Dictionary<string, string>(settings.Describe(probe.Name));
+        foreach (var (k, v) in ablation.Describe())
+        {
+            config[k] = v;
+        }
+
+        var doc = ResultsDocument.From(config, summaries);
+        if (settings.OutDir is { } dir)
+        {
+            var files = ResultsWriter.WriteDirectory(dir, doc);
+            Console.Error.WriteLine($"wrote {string.Join(", ", files.Select(Path.GetFileName))} to {Path.GetFullPath(dir)}");
+        }
+
+        switch (settings.Format)
+        {
+            case OutputFormat.Json:
+                Console.Out.WriteLine(ResultsWriter.ToJson(doc));
+                break;
+            case OutputFormat.Csv:
+                Console.Out.Write(ResultsWriter.ToCsv(doc));
+                break;
+            default:
+                var console = AnsiConsole.Console;
+                if (Console.IsOutputRedirected)
+                {
+                    // Files and pipes get the whole table rather than one wrapped to 80 columns.
+                    console.Profile.Width = 200;
+                }
+
+                console.MarkupLine($"[bold]{Markup.Escape(probe.Name)}[/] on [bold]{Markup.Escape(profile.Name)}[/], batch {settings.MaxBatch}, {settings.Requests} arrivals per run, seed {settings.Seed}");
+                ResultsTable.Write(console, doc);
+                break;
+        }
+
+        return result.Runs.Any(r => r.Outcome != Simulation.SimulationOutcome.Completed) ? 3 : 0;
+    }
+
+    private static ExperimentResult RunWithProgress(ExperimentPlan plan)
+    {
+        var total = plan.Policies.Count * plan.Rates.Count;
+        if (Console.IsErrorRedirected)
+        {
+            // No terminal (CI, pipes): one plain line per finished run.
+            return ExperimentRunner.Run(plan, new SynchronousProgress<RunProgress>(p => Console.Error.WriteLine(
+                $"[{p.Completed}/{p.Total}] {p.Run.Policy} @ {p.Run.Rate.ToString(CultureInfo.InvariantCulture)}/s: attainment {p.Run.Metrics.Attainment.ToString("P1", CultureInfo.InvariantCulture)}, {p.Run.WallS.ToString("0.00", CultureInfo.InvariantCulture)} s")));
+        }
+
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+        ExperimentResult? result = null;
+        console.Progress().Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
+            .Start(ctx =>
+            {
+                var task = ctx.AddTask($"simulating {total} runs", maxValue: total);
+                result = ExperimentRunner.Run(plan, new SynchronousProgress<RunProgress>(p =>
+                {
+                    task.Value = p.Completed;
+                    task.Description = $"{p.Run.Policy} @ {p.Run.Rate.ToString(CultureInfo.InvariantCulture)}/s done";
+                }));
+            });
+        return result!;
+    }
+}
+
+/// <summary>An <see cref="IProgress{T}"/> that reports on the caller's thread (no synchronisation context hop).</summary>
+internal sealed class SynchronousProgress<T>(Action<T> report) : IProgress<T>
+{
+    private readonly Lock _gate = new();
+
+    public void Report(T value)
+    {
+        lock (_gate)
+        {
+            report(value);
+        }
+    }
+}

@@ -1,0 +1,65 @@
+using System.Globalization;
+using Tempo.Simulation.Workloads;
+
+namespace Tempo.Cli;
+
+/// <summary>Validated settings of one <c>tempo simulate</c> invocation.</summary>
+internal sealed record SimulateSettings
+{
+    /// <summary>Default offered load: the reference mix overloads llama3.1-8b-a100 at batch 32 here (see docs/BENCHMARKS.md).</summary>
+    public const string DefaultRates = "6";
+
+    /// <summary>Default number of top-level arrivals: enough for stable percentiles, seconds per policy.</summary>
+    public const int DefaultRequests = 1000;
+
+    public required string Workload { get; init; }
+
+    public required IReadOnlyList<string> Policies { get; init; }
+
+    public required IReadOnlyList<double> Rates { get; init; }
+
+    public required int Requests { get; init; }
+
+    public required string Profile { get; init; }
+
+    public required int MaxBatch { get; init; }
+
+    public int? TokenBudget { get; init; }
+
+    public required int Seed { get; init; }
+
+    public string? OutDir { get; init; }
+
+    public required OutputFormat Format { get; init; }
+
+    public required ArrivalProcess Arrival { get; init; }
+
+    public required double BurstCv { get; init; }
+
+    public required string Predictor { get; init; }
+
+    public string? PredictorModel { get; init; }
+
+    /// <summary>Key/value record of the configuration for results files.</summary>
+    public IReadOnlyDictionary<string, string> Describe(string workloadName) => new Dictionary<string, string>
+    {
+        ["workload"] = workloadName,
+        ["profile"] = Profile,
+        ["requests"] = Requests.ToString(CultureInfo.InvariantCulture),
+        ["rates"] = string.Join(",", Rates.Select(r => r.ToString(CultureInfo.InvariantCulture))),
+        ["policies"] = string.Join(",", Policies),
+        ["max_batch"] = MaxBatch.ToString(CultureInfo.InvariantCulture),
+        ["token_budget"] = TokenBudget?.ToString(CultureInfo.InvariantCulture) ?? "policy default",
+        ["seed"] = Seed.ToString(CultureInfo.InvariantCulture),
+        ["arrival"] = Arrival == ArrivalProcess.Gamma ? $"gamma(cv={BurstCv.ToString(CultureInfo.InvariantCulture)})" : Arrival.ToString().ToLowerInvariant(),
+        ["predictor"] = PredictorModel is null ? Predictor : $"{Predictor} ({PredictorModel})",
+    };
+}
+
+/// <summary>How results are printed to stdout.</summary>
+internal enum OutputFormat
+{
+    Table,
+    Json,
+    Csv,
+}
