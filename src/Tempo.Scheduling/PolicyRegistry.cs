@@ -17,6 +17,7 @@ public static partial class PolicyRegistry
     static PolicyRegistry()
     {
         RegisterBaselines();
+        RegisterTempo();
     }
 
     /// <summary>Registered policies in registration order.</summary>

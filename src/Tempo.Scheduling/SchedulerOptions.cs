@@ -1,5 +1,7 @@
 using Tempo.Engine;
+using Tempo.Scheduling.Collective;
 using Tempo.Scheduling.Prediction;
+using Tempo.Scheduling.Tempo;
 
 namespace Tempo.Scheduling;
 
@@ -14,4 +16,10 @@ public sealed record SchedulerOptions
 
     /// <summary>Seed for any randomness inside the policy.</summary>
     public int Seed { get; init; }
+
+    /// <summary>Parameters of the tempo policies; null means <see cref="TempoOptions.Default"/>.</summary>
+    public TempoOptions? Tempo { get; init; }
+
+    /// <summary>True call graphs of collective jobs by job id, for tempo-oracle's precise stage ratios (see <see cref="JobGraphs.FromRequests"/>); null makes it match templates.</summary>
+    public IReadOnlyDictionary<long, RecordedJob>? TrueJobGraphs { get; init; }
 }

@@ -1,0 +1,31 @@
+namespace Tempo.Scheduling.Tempo;
+
+/// <summary>
+/// The artifact's safety valve (§3.9): while nothing runs but a few requests (fewer than
+/// <paramref name="pendingLimit"/>) wait or sit swapped, count scheduler calls; after
+/// <paramref name="maxIdleSteps"/> of them, everything pending is aborted. Q18: the count restarts whenever the
+/// condition lapses, so only consecutive idle calls add up (the artifact never reset it).
+/// </summary>
+internal sealed class DullAbortCounter(int pendingLimit, int maxIdleSteps)
+{
+    /// <summary>Consecutive idle calls so far.</summary>
+    public int IdleSteps { get; private set; }
+
+    /// <summary>Observes one scheduler call; returns true when every pending request should be aborted now.</summary>
+    public bool Observe(int running, int pending)
+    {
+        if (running != 0 || pending <= 0 || pending >= pendingLimit)
+        {
+            IdleSteps = 0;
+            return false;
+        }
+
+        if (++IdleSteps < maxIdleSteps)
+        {
+            return false;
+        }
+
+        IdleSteps = 0;
+        return true;
+    }
+}

@@ -1,0 +1,128 @@
+using Tempo.Core;
+using Tempo.Engine;
+
+namespace Tempo.Scheduling.Tempo;
+
+/// <summary>
+/// The plain step that runs between re-plans (§3.4): running decodes, then running prefill chunks, in priority
+/// order; then swapped and waiting requests admitted by density. When the KV cache cannot grow a runner, the
+/// lowest-priority runner ranked below it is swapped out (Q12: by density, not queue tail), else the runner
+/// itself. With just-in-time bandwidth on (§3.6 [REC]), decodes that are safely ahead of their SLO pace yield
+/// their slot to admissions when slots are short, and run afterwards if any slot is left.
+/// </summary>
+internal sealed class NormalStep(TempoOptions options, PriorityBook book, UnitTimeEstimator unitTime)
+{
+    private readonly List<EngineRequest> _order = [];
+    private readonly List<EngineRequest> _deferred = [];
+    private readonly TopSelector _top = new(book);
+
+    /// <summary>Plans one normal step with at most <paramref name="maxSequences"/> sequences.</summary>
+    public StepPlan Plan(SchedulerView view, int maxSequences)
+    {
+        var budget = view.NewBudget(maxSequences);
+        _order.Clear();
+        _order.AddRange(view.Running);
+        _order.Sort(book.Comparison);
+        _deferred.Clear();
+        var justInTime = options.JustInTime && view.Running.Count + view.Waiting.Count + view.Swapped.Count > budget.SequencesLeft;
+        var preempted = ScheduleRunning(budget, prefill: false, justInTime);
+        preempted |= ScheduleRunning(budget, prefill: true, justInTime: false);
+
+        // §3.4 (b): nothing is swapped back in during a step that had to swap something out.
+        PriorityAdmission.Admit(view, budget, _top, includeSwapped: !preempted);
+        foreach (var r in _deferred)
+        {
+            if (budget.SequencesLeft == 0)
+            {
+                break;
+            }
+
+            if (!budget.Contains(r) && budget.MaxTokensFor(r) is > 0 and var n)
+            {
+                budget.TrySchedule(r, n);
+            }
+        }
+
+        _order.Clear();
+        _deferred.Clear();
+        return budget.Build();
+    }
+
+    /// <summary>
+    /// §3.6 [REC]: a decode may skip this step only if it stays on its SLO pace after skipping: a streaming latency
+    /// request whose next token is due at least 2u from now, or a throughput/collective call that can still finish
+    /// by its deadline after one lost iteration (never deferred so far that its penalty factor drops below 1).
+    /// </summary>
+    internal bool Deferrable(EngineRequest r, double nowS)
+    {
+        if (r.IsPrefill)
+        {
+            return false;
+        }
+
+        var u = unitTime.CurrentS;
+        var slo = r.Spec.Slo;
+        if (r.Spec.Class == RequestClass.Latency)
+        {
+            // Token i (0-based) is due at arrival + T_f + i·T_b, the metric's cumulative schedule.
+            var nextDue = r.ArrivalS + slo.TtftS + (r.Generated * slo.TbtS);
+            return nextDue - nowS >= 2 * u;
+        }
+
+        var deadline = r.ArrivalS + PriorityBook.DeadlineOf(r, PriorityBook.State(r));
+        return nowS + (2 * u) + (u * r.RemainingByBound) <= deadline;
+    }
+
+    private bool ScheduleRunning(StepBudget budget, bool prefill, bool justInTime)
+    {
+        var preempted = false;
+        for (var i = 0; i < _order.Count; i++)
+        {
+            var r = _order[i];
+            if (r.IsPrefill != prefill || budget.Contains(r))
+            {
+                continue;
+            }
+
+            if (justInTime && Deferrable(r, book.NowS))
+            {
+                _deferred.Add(r);
+                continue;
+            }
+
+            var n = budget.MaxTokensFor(r);
+            if (n == 0 || budget.SequencesLeft == 0)
+            {
+                continue;
+            }
+
+            while (!budget.CanSchedule(r, n) && budget.BlocksNeeded(r, n) > budget.FreeGpuBlocks)
+            {
+                var victim = LowestRankedBelow(i, budget);
+                budget.Preempt(victim ?? r, PreemptionMode.Swap);
+                preempted = true;
+                if (victim is null)
+                {
+                    break;
+                }
+            }
+
+            budget.TrySchedule(r, n);
+        }
+
+        return preempted;
+    }
+
+    private EngineRequest? LowestRankedBelow(int index, StepBudget budget)
+    {
+        for (var j = _order.Count - 1; j > index; j--)
+        {
+            if (!budget.Contains(_order[j]))
+            {
+                return _order[j];
+            }
+        }
+
+        return null;
+    }
+}
