@@ -1,6 +1,8 @@
 using System.CommandLine;
 using System.Globalization;
+
 using Spectre.Console;
+
 using Tempo.Scheduling.Prediction;
 using Tempo.Simulation.Workloads;
 

@@ -1,5 +1,7 @@
 using System.Globalization;
+
 using Spectre.Console;
+
 using Tempo.Simulation.Reports;
 
 namespace Tempo.Cli;

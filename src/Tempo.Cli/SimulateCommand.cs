@@ -1,6 +1,8 @@
 using System.CommandLine;
 using System.Globalization;
+
 using Spectre.Console;
+
 using Tempo.Scheduling;
 using Tempo.Simulation.Experiments;
 using Tempo.Simulation.Profiles;

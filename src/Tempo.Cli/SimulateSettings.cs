@@ -1,4 +1,5 @@
 using System.Globalization;
+
 using Tempo.Simulation.Workloads;
 
 namespace Tempo.Cli;

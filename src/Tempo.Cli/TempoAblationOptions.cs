@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+
 using Tempo.Scheduling;
 using Tempo.Scheduling.Tempo;
 
