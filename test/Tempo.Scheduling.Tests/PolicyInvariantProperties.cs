@@ -17,7 +17,7 @@ public class PolicyInvariantProperties
     private static readonly Gen<Load> LoadGen =
         Gen.Select(
             Gen.Select(Gen.Int[1, 8], Gen.Int[60, 160], Gen.Int[0, 24], Gen.Int[0, 1000], (batch, gpu, cpu, seed) => (batch, gpu, cpu, seed)),
-            Gen.Select(Gen.Int[1, 600], Gen.Int[1, 300], Gen.Double[0, 2], Gen.Int[0, 999], (p, o, a, salt) => (p, o, a, salt)).Array[1, 24],
+            Gen.Select(Gen.Int[1, 600], Gen.Int[1, 300], Gen.Double[0, 2], Gen.Int[0, 999], (p, o, a, salt) => (p, o, a, salt)).Array[1, 20],
             (cfg, reqs) => new Load(cfg.batch, cfg.gpu, cfg.cpu, cfg.seed, Workload(reqs)));
 
     [Theory]
@@ -33,7 +33,7 @@ public class PolicyInvariantProperties
             Assert.Equal(sim.Engine.Kv.TotalGpuBlocks, sim.Engine.Kv.FreeGpuBlocks);
             Assert.Equal(sim.Engine.Kv.TotalCpuBlocks, sim.Engine.Kv.FreeCpuBlocks);
             Assert.All(sim.Records, r => Assert.True(r.Completed ? r.TokenTimesS.Count == r.Spec.OutputTokens : !string.IsNullOrEmpty(r.Detail)));
-        }, iter: 12, print: l => l.ToString());
+        }, iter: 8, print: l => l.ToString());
     }
 
     [Theory]
@@ -46,7 +46,7 @@ public class PolicyInvariantProperties
             var b = Run(policy, load).Records;
 
             Assert.Equal(a.Select(Fingerprint), b.Select(Fingerprint));
-        }, iter: 4, print: l => l.ToString());
+        }, iter: 2, print: l => l.ToString());
     }
 
     private static string Fingerprint(RequestRecord r) =>
