@@ -76,10 +76,22 @@ public sealed class EngineCore
     /// Accepts a request. One that can never be served (context longer than the model allows, or more KV than
     /// the cache holds) ends at once as <see cref="FinishReason.Rejected"/>. Invalid specs throw.
     /// </summary>
-    public EngineRequest Submit(RequestSpec spec)
+    public EngineRequest Submit(RequestSpec spec) => Submit(spec, Clock.NowS);
+
+    /// <summary>
+    /// Accepts a request that reached the engine at <paramref name="arrivalS"/>, no later than now. The simulator
+    /// uses it for requests that arrived while a step was running: they join the queues when the step ends, but
+    /// their latency counts from the true arrival, as a client would measure it.
+    /// </summary>
+    public EngineRequest Submit(RequestSpec spec, double arrivalS)
     {
+        if (!double.IsFinite(arrivalS) || arrivalS > Clock.NowS)
+        {
+            throw new ArgumentOutOfRangeException(nameof(arrivalS), arrivalS, $"arrival must be a finite time not after now ({Clock.NowS})");
+        }
+
         spec.Validate();
-        var r = new EngineRequest(spec, Clock.NowS, _sequence++) { State = RequestState.Waiting };
+        var r = new EngineRequest(spec, arrivalS, _sequence++) { State = RequestState.Waiting };
         Stats.Submitted++;
         var context = spec.PromptTokens + spec.OutputTokens;
         if (context > Config.MaxModelLen)
@@ -128,7 +140,7 @@ public sealed class EngineCore
 
         var (swappedOut, swapOutBlocks) = ApplyPreemptions(plan.Preemptions);
         var (entries, swappedIn, swapInBlocks) = Admit(plan.Scheduled);
-        var batch = new StepBatch(entries, swappedOut, swappedIn, _released.ToArray(), swapOutBlocks, swapInBlocks);
+        var batch = new StepBatch(entries, swappedOut, swappedIn, _released.Count == 0 ? [] : _released.ToArray(), swapOutBlocks, swapInBlocks);
         _released.Clear();
         var result = _executor.Execute(batch);
         if (!(result.DurationS >= 0) || double.IsInfinity(result.DurationS))
@@ -189,14 +201,23 @@ public sealed class EngineCore
 
         foreach (var s in plan.Scheduled)
         {
-            var why = check.Why(s.Request, s.Tokens);
-            Ensure(why is null, $"plan of '{_scheduler.Name}' does not fit: {s.Request} with {s.Tokens} tokens ({why})");
+            // The message is formatted only on failure: this runs for every scheduled sequence of every step.
+            if (check.Why(s.Request, s.Tokens) is { } why)
+            {
+                Ensure(false, $"plan of '{_scheduler.Name}' does not fit: {s.Request} with {s.Tokens} tokens ({why})");
+            }
+
             check.TrySchedule(s.Request, s.Tokens);
         }
     }
 
     private (EngineRequest[] Out, int Blocks) ApplyPreemptions(IReadOnlyList<Preemption> preemptions)
     {
+        if (preemptions.Count == 0)
+        {
+            return ([], 0);
+        }
+
         var swappedOut = new List<EngineRequest>();
         var blocks = 0;
         foreach (var (r, mode) in preemptions)
@@ -230,7 +251,7 @@ public sealed class EngineCore
     private (BatchEntry[] Entries, EngineRequest[] In, int Blocks) Admit(IReadOnlyList<ScheduledWork> scheduled)
     {
         var entries = new BatchEntry[scheduled.Count];
-        var swappedIn = new List<EngineRequest>();
+        List<EngineRequest>? swappedIn = null;
         var blocks = 0;
         for (var i = 0; i < scheduled.Count; i++)
         {
@@ -243,7 +264,7 @@ public sealed class EngineCore
                 r.State = RequestState.Running;
                 Stats.SwapIns++;
                 _running.Add(r);
-                swappedIn.Add(r);
+                (swappedIn ??= []).Add(r);
             }
             else if (r.State == RequestState.Waiting)
             {
@@ -257,7 +278,7 @@ public sealed class EngineCore
             entries[i] = new BatchEntry(r, tokens, r.ComputedTokens, isDecode, tokens == r.PendingTokens);
         }
 
-        return (entries, swappedIn.ToArray(), blocks);
+        return (entries, swappedIn is null ? [] : swappedIn.ToArray(), blocks);
     }
 
     private void ApplyResult(BatchEntry[] entries, StepResult result)

@@ -1,0 +1,85 @@
+using Tempo.Core;
+using Tempo.Engine;
+
+namespace Tempo.Simulation;
+
+/// <summary>Knobs of one simulation run.</summary>
+public sealed record SimulationOptions
+{
+    /// <summary>Token weights for service gain (paper: prompt 1, decode 8).</summary>
+    public GainWeights Weights { get; init; } = GainWeights.Paper;
+
+    /// <summary>Stop at this simulated time (seconds) and abort whatever is unfinished; null runs to the end.</summary>
+    public double? MaxSimulatedS { get; init; }
+
+    /// <summary>
+    /// Consecutive steps that schedule nothing and end nothing, with no arrival left, after which the scheduler
+    /// is judged stuck and every live request is aborted.
+    /// </summary>
+    public int MaxIdleSteps { get; init; } = 10_000;
+
+    /// <summary>Check the engine's invariants after every step (slow; for tests).</summary>
+    public bool CheckInvariants { get; init; }
+
+    /// <summary>Throws <see cref="ArgumentException"/> on an impossible setting.</summary>
+    public void Validate()
+    {
+        ArgumentNullException.ThrowIfNull(Weights);
+        if (MaxSimulatedS is { } cap && !(cap > 0))
+        {
+            throw new ArgumentException($"simulated-time cap must be positive, got {cap}");
+        }
+
+        if (MaxIdleSteps < 1)
+        {
+            throw new ArgumentException($"idle-step limit must be at least 1, got {MaxIdleSteps}");
+        }
+    }
+}
+
+/// <summary>How a simulation run ended.</summary>
+public enum SimulationOutcome
+{
+    /// <summary>Every request arrived and ended on its own.</summary>
+    Completed,
+
+    /// <summary>The simulated-time cap was reached; unfinished requests were aborted.</summary>
+    TimeCapReached,
+
+    /// <summary>The scheduler stopped making progress; live requests were aborted.</summary>
+    SchedulerStalled,
+}
+
+/// <summary>The outcome of running one workload under one policy.</summary>
+public sealed record SimulationResult
+{
+    /// <summary>Workload name.</summary>
+    public required string Workload { get; init; }
+
+    /// <summary>Scheduling policy name.</summary>
+    public required string Policy { get; init; }
+
+    /// <summary>Engine limits of the run.</summary>
+    public required EngineConfig Engine { get; init; }
+
+    /// <summary>Exactly one record per workload request, in workload order.</summary>
+    public required IReadOnlyList<RequestRecord> Records { get; init; }
+
+    /// <summary>Metrics computed from <see cref="Records"/>.</summary>
+    public required RunMetrics Metrics { get; init; }
+
+    /// <summary>Engine counters (steps, tokens, preemptions).</summary>
+    public required EngineStats Stats { get; init; }
+
+    /// <summary>Simulated time at the end of the run, seconds.</summary>
+    public required double SimulatedS { get; init; }
+
+    /// <summary>Wall-clock time the run took, seconds (the only non-deterministic field).</summary>
+    public required double WallS { get; init; }
+
+    /// <summary>How the run ended.</summary>
+    public required SimulationOutcome Outcome { get; init; }
+
+    /// <summary>Simulated steps per wall-clock second.</summary>
+    public double StepsPerWallS => WallS > 0 ? Stats.Steps / WallS : 0;
+}
