@@ -77,11 +77,9 @@ public sealed class StepBudget
             return false;
         }
 
+        // CPU blocks released by a swap-in are not credited to this step: the engine performs swap-outs before
+        // swap-ins, so a swap-out planned on that space would silently become a recompute.
         FreeGpuBlocks -= BlocksNeeded(r, tokens);
-        if (r.State == RequestState.Swapped)
-        {
-            FreeCpuBlocks += r.CpuBlocks;
-        }
 
         TokensLeft -= tokens;
         SequencesLeft--;
