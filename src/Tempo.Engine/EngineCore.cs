@@ -201,13 +201,11 @@ public sealed class EngineCore
 
         foreach (var s in plan.Scheduled)
         {
-            // The message is formatted only on failure: this runs for every scheduled sequence of every step.
-            if (check.Why(s.Request, s.Tokens) is { } why)
+            // This runs for every scheduled sequence of every step: check once, and explain only on failure.
+            if (!check.TrySchedule(s.Request, s.Tokens))
             {
-                Ensure(false, $"plan of '{_scheduler.Name}' does not fit: {s.Request} with {s.Tokens} tokens ({why})");
+                Ensure(false, $"plan of '{_scheduler.Name}' does not fit: {s.Request} with {s.Tokens} tokens ({check.Why(s.Request, s.Tokens)})");
             }
-
-            check.TrySchedule(s.Request, s.Tokens);
         }
     }
 
