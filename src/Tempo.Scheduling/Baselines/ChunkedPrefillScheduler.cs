@@ -13,6 +13,7 @@ internal class ChunkedPrefillScheduler : IScheduler
 {
     private readonly IComparer<EngineRequest> _order;
     private readonly PreemptionMode _preemption;
+    private readonly bool _queueOrder;
 
     /// <summary>Creates the scheduler with a fixed queue order.</summary>
     /// <param name="name">Registry name.</param>
@@ -21,6 +22,10 @@ internal class ChunkedPrefillScheduler : IScheduler
     public ChunkedPrefillScheduler(string name, IComparer<EngineRequest>? order = null, PreemptionMode preemption = PreemptionMode.Recompute)
     {
         Name = name;
+
+        // The engine keeps every queue in vLLM's own FCFS order (arrivals appended, recompute victims in front),
+        // so an explicit FCFS policy visits the queues as they are: no per-step sort of a long waiting queue.
+        _queueOrder = ReferenceEquals(order, RequestOrder.Fcfs);
         _order = order ?? RequestOrder.Fcfs;
         _preemption = preemption;
     }
@@ -137,9 +142,14 @@ internal class ChunkedPrefillScheduler : IScheduler
         }
     }
 
-    /// <summary>The queue sorted by <see cref="Compare"/>.</summary>
-    protected List<EngineRequest> Sorted(IReadOnlyList<EngineRequest> queue)
+    /// <summary>The queue sorted by <see cref="Compare"/> (the queue itself for FCFS policies).</summary>
+    protected IReadOnlyList<EngineRequest> Sorted(IReadOnlyList<EngineRequest> queue)
     {
+        if (_queueOrder)
+        {
+            return queue;
+        }
+
         var list = new List<EngineRequest>(queue);
 
         // List.Sort is unstable; every order breaks ties by submission sequence, so the result is deterministic.
@@ -147,7 +157,7 @@ internal class ChunkedPrefillScheduler : IScheduler
         return list;
     }
 
-    private static EngineRequest? LowestUnplanned(List<EngineRequest> running, int rank, StepBudget budget)
+    private static EngineRequest? LowestUnplanned(IReadOnlyList<EngineRequest> running, int rank, StepBudget budget)
     {
         for (var i = running.Count - 1; i > rank; i--)
         {
