@@ -1,4 +1,3 @@
-using Tempo.Core;
 using Tempo.Engine;
 
 namespace Tempo.Scheduling.Tempo;
@@ -8,7 +7,8 @@ namespace Tempo.Scheduling.Tempo;
 /// order; then swapped and waiting requests admitted by density. When the KV cache cannot grow a runner, the
 /// lowest-priority runner ranked below it is swapped out (Q12: by density, not queue tail), else the runner
 /// itself. With just-in-time bandwidth on (§3.6 [REC]), decodes that are safely ahead of their SLO pace yield
-/// their slot to admissions when slots are short, and run afterwards if any slot is left.
+/// their slot to admissions when slots are short, and run afterwards if any slot is left; admissions are then
+/// limited by the average slot demand of the running set.
 /// </summary>
 internal sealed class NormalStep(TempoOptions options, PriorityBook book, UnitTimeEstimator unitTime)
 {
@@ -29,7 +29,8 @@ internal sealed class NormalStep(TempoOptions options, PriorityBook book, UnitTi
         preempted |= ScheduleRunning(budget, prefill: true, justInTime: false);
 
         // §3.4 (b): nothing is swapped back in during a step that had to swap something out.
-        PriorityAdmission.Admit(view, budget, _top, includeSwapped: !preempted);
+        var room = justInTime ? JustInTime.AdmissionRoom(view, book.NowS, unitTime.CurrentS) : int.MaxValue;
+        PriorityAdmission.Admit(view, budget, _top, includeSwapped: !preempted, room);
         foreach (var r in _deferred)
         {
             if (budget.SequencesLeft == 0)
@@ -48,31 +49,6 @@ internal sealed class NormalStep(TempoOptions options, PriorityBook book, UnitTi
         return budget.Build();
     }
 
-    /// <summary>
-    /// §3.6 [REC]: a decode may skip this step only if it stays on its SLO pace after skipping: a streaming latency
-    /// request whose next token is due at least 2u from now, or a throughput/collective call that can still finish
-    /// by its deadline after one lost iteration (never deferred so far that its penalty factor drops below 1).
-    /// </summary>
-    internal bool Deferrable(EngineRequest r, double nowS)
-    {
-        if (r.IsPrefill)
-        {
-            return false;
-        }
-
-        var u = unitTime.CurrentS;
-        var slo = r.Spec.Slo;
-        if (r.Spec.Class == RequestClass.Latency)
-        {
-            // Token i (0-based) is due at arrival + T_f + i·T_b, the metric's cumulative schedule.
-            var nextDue = r.ArrivalS + slo.TtftS + (r.Generated * slo.TbtS);
-            return nextDue - nowS >= 2 * u;
-        }
-
-        var deadline = r.ArrivalS + PriorityBook.DeadlineOf(r, PriorityBook.State(r));
-        return nowS + (2 * u) + (u * r.RemainingByBound) <= deadline;
-    }
-
     private bool ScheduleRunning(StepBudget budget, bool prefill, bool justInTime)
     {
         var preempted = false;
@@ -84,7 +60,7 @@ internal sealed class NormalStep(TempoOptions options, PriorityBook book, UnitTi
                 continue;
             }
 
-            if (justInTime && Deferrable(r, book.NowS))
+            if (justInTime && JustInTime.Deferrable(r, book.NowS, unitTime.CurrentS))
             {
                 _deferred.Add(r);
                 continue;

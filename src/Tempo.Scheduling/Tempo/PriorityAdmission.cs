@@ -7,22 +7,22 @@ internal static class PriorityAdmission
 {
     /// <summary>
     /// Starts the best pending requests, chunking prefills to the token budget, and stops at the first that does
-    /// not fit (vLLM's head-of-line rule, so a big request is not starved by smaller ones behind it). Only as many
-    /// candidates as there are sequence slots are ranked, in one pass over the queues.
+    /// not fit (vLLM's head-of-line rule, so a big request is not starved by smaller ones behind it), or after
+    /// <paramref name="maxAdmissions"/>. Only as many candidates as can be admitted are ranked, in one pass over the queues.
     /// </summary>
     /// <remarks>
     /// Deviation (Q12 spirit): swapped requests compete in the same density order as waiting ones instead of being
     /// swapped back FIFO ahead of every arrival, so a request a re-plan evicted for low density does not return at
     /// the next free slot ahead of denser work.
     /// </remarks>
-    public static int Admit(SchedulerView view, StepBudget budget, TopSelector top, bool includeSwapped)
+    public static int Admit(SchedulerView view, StepBudget budget, TopSelector top, bool includeSwapped, int maxAdmissions = int.MaxValue)
     {
-        if (budget.SequencesLeft == 0 || budget.TokensLeft == 0)
+        if (budget.SequencesLeft == 0 || budget.TokensLeft == 0 || maxAdmissions <= 0)
         {
             return 0;
         }
 
-        top.Reset(budget.SequencesLeft);
+        top.Reset(Math.Min(budget.SequencesLeft, maxAdmissions));
         var waiting = view.Waiting;
         for (var i = 0; i < waiting.Count; i++)
         {

@@ -366,7 +366,10 @@ internal sealed class ReplanSelector
             var r = i < _activate.Count ? _activate[i] : _kept[i - _activate.Count];
             var n = Reserve(r);
             var blocks = Footprint(r, n, kv);
-            if (!stop && n <= tokens && sequences >= 1 && blocks <= blocksLeft)
+            // With just-in-time bandwidth the running set may exceed the batch on purpose (paced requests run only
+            // now and then), so a runner is never evicted for want of a sequence slot, only for KV.
+            var slot = sequences >= 1 || (_options.JustInTime && r.State == RequestState.Running);
+            if (!stop && n <= tokens && slot && blocks <= blocksLeft)
             {
                 _accepted.Add(r);
                 tokens -= n;
@@ -401,6 +404,31 @@ internal sealed class ReplanSelector
         }
 
         _accepted.Sort(_book.Comparison);
+        if (_options.JustInTime)
+        {
+            // Requests that cannot skip this iteration first; the paced ones take what is left.
+            var now = _book.NowS;
+            var u = _unitTime.CurrentS;
+            _pool.Clear();
+            _pool.AddRange(_accepted);
+            _accepted.Clear();
+            foreach (var r in _pool)
+            {
+                if (!JustInTime.Deferrable(r, now, u))
+                {
+                    _accepted.Add(r);
+                }
+            }
+
+            foreach (var r in _pool)
+            {
+                if (JustInTime.Deferrable(r, now, u))
+                {
+                    _accepted.Add(r);
+                }
+            }
+        }
+
         var reserved = 0;
         foreach (var r in _accepted)
         {

@@ -191,4 +191,35 @@ public class TempoSchedulerTests
         Assert.All(plan.Preemptions, p => Assert.Equal(PreemptionMode.Swap, p.Mode));
         Assert.Equal(4, plan.Scheduled.Count);
     }
+
+    [Fact]
+    public void Deferrable_StreamAheadOfPace_OnlyWhileNextTokenDueAtLeastTwoUnitsAway()
+    {
+        var tempo = TempoTestKit.Scheduler(config: Small);
+        var (engine, clock) = TempoTestKit.Engine(tempo, Small);
+        var r = engine.Submit(TempoTestKit.Latency(1, prompt: 10, output: 100, ttft: 1, tbt: 0.5));
+        while (r.Generated < 3)
+        {
+            engine.Step();
+        }
+
+        var last = r.TokenTimesS[^1];
+
+        // The cumulative schedule allows token 3 until 2.5 s, but the strict gap only until last + 0.5 s.
+        Assert.True(JustInTime.Deferrable(r, clock.NowS, u: 0.02));
+        Assert.True(JustInTime.Deferrable(r, last + 0.46, u: 0.02));
+        Assert.False(JustInTime.Deferrable(r, last + 0.47, u: 0.02));
+    }
+
+    [Fact]
+    public void Deferrable_ThroughputWithoutSlack_NotDeferred()
+    {
+        var tempo = TempoTestKit.Scheduler(config: Small);
+        var (engine, _) = TempoTestKit.Engine(tempo, Small);
+        var r = engine.Submit(TempoTestKit.Throughput(1, prompt: 10, output: 100, deadline: 3));
+        engine.Step();
+
+        Assert.True(JustInTime.Deferrable(r, 0.02, u: 0.02));
+        Assert.False(JustInTime.Deferrable(r, 1.0, u: 0.02));
+    }
 }
