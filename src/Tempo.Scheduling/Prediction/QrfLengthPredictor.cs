@@ -258,6 +258,8 @@ public sealed class QrfLengthPredictor : ILengthPredictor
     {
         w.Write(o.Trees);
         w.Write(o.MinSamplesLeaf);
+        w.Write(o.MaxLeafSamples);
+        w.Write(o.LeafTargetsFromAllRows);
         w.Write(o.MaxDepth);
         w.Write(o.FeatureFraction);
         w.Write(o.Seed);
@@ -275,6 +277,8 @@ public sealed class QrfLengthPredictor : ILengthPredictor
         {
             Trees = r.ReadInt32(),
             MinSamplesLeaf = r.ReadInt32(),
+            MaxLeafSamples = r.ReadInt32(),
+            LeafTargetsFromAllRows = r.ReadBoolean(),
             MaxDepth = r.ReadInt32(),
             FeatureFraction = r.ReadDouble(),
             Seed = r.ReadInt32(),

@@ -12,6 +12,19 @@ public sealed record QrfOptions
     /// <summary>A node is split only if both children keep at least this many (bootstrap) samples.</summary>
     public int MinSamplesLeaf { get; init; } = 8;
 
+    /// <summary>
+    /// Most targets a leaf keeps. A larger leaf (samples no feature can separate, such as many requests with the same
+    /// prompt length in a token-count trace) keeps this many evenly spaced order statistics instead, with the same
+    /// total weight, so one prediction pools at most T × this many targets.
+    /// </summary>
+    public int MaxLeafSamples { get; init; } = 64;
+
+    /// <summary>
+    /// Whether a leaf keeps the targets of every training row that reaches it (Meinshausen's definition, the default)
+    /// rather than only the tree's bootstrap draw. The out-of-bag rows make the leaf distributions less over-fitted.
+    /// </summary>
+    public bool LeafTargetsFromAllRows { get; init; } = true;
+
     /// <summary>Maximum tree depth; nodes at this depth become leaves.</summary>
     public int MaxDepth { get; init; } = 32;
 
@@ -53,6 +66,7 @@ public sealed record QrfOptions
     {
         Check(Trees is >= 1 and <= 65535, $"trees must be within 1..65535, got {Trees}");
         Check(MinSamplesLeaf >= 1, $"min samples per leaf must be at least 1, got {MinSamplesLeaf}");
+        Check(MaxLeafSamples >= 1, $"max leaf samples must be at least 1, got {MaxLeafSamples}");
         Check(MaxDepth >= 0, $"max depth must be non-negative, got {MaxDepth}");
         Check(FeatureFraction is > 0 and <= 1, $"feature fraction must be within (0, 1], got {FeatureFraction}");
         Check(Quantile is > 0 and <= 1, $"quantile must be within (0, 1], got {Quantile}");

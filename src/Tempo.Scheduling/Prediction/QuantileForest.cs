@@ -264,19 +264,19 @@ internal sealed class QuantileForest
         // Per-feature scratch, valid only for the node whose stamp it carries: avoids clearing dimension-sized
         // arrays at every node.
         private readonly int[] presentStamp;
-        private readonly int[] chosenStamp;
+        private readonly int[] chosenRound;
         private readonly int[] count;
         private readonly int[] cursor;
         private readonly List<int> candidates = [];
         private int stamp;
+        private int round;
 
         // Non-zero (value, target) pairs of the chosen features, grouped by feature.
         private readonly float[] pairValue;
         private readonly int[] pairTarget;
 
         private readonly List<SplitNode> nodes = [];
-        private readonly List<int> leafStart = [];
-        private readonly List<int> leafTargets = [];
+        private readonly List<(int Lo, int Hi)> leafSegments = [];
 
         public TreeBuilder(SparseRows rows, int[] targets, int dimension, QrfOptions options, int seed)
         {
@@ -294,7 +294,7 @@ internal sealed class QuantileForest
             // Sorted for memory locality; the multiset (the bootstrap) is what matters.
             Array.Sort(samples);
             presentStamp = new int[dimension];
-            chosenStamp = new int[dimension];
+            chosenRound = new int[dimension];
             count = new int[dimension];
             cursor = new int[dimension];
             var nonZeros = 0;
@@ -310,8 +310,79 @@ internal sealed class QuantileForest
         public Tree Build()
         {
             var root = Grow(0, samples.Length, 0);
-            leafStart.Add(leafTargets.Count);
-            return new Tree(root, [.. nodes], [.. leafStart], [.. leafTargets]);
+            var leaves = leafSegments.Count;
+            var (rowsOfLeaf, memberCount) = options.LeafTargetsFromAllRows ? RouteAllRows(root, leaves) : BootstrapMembers(leaves);
+            var leafStart = new int[leaves + 1];
+            var leafTargets = new List<int>(memberCount);
+            var start = 0;
+            for (var leaf = 0; leaf < leaves; leaf++)
+            {
+                leafStart[leaf] = leafTargets.Count;
+                var end = rowsOfLeaf.Start[leaf + 1];
+                AppendLeaf(leafTargets, rowsOfLeaf.Rows.AsSpan(start, end - start));
+                start = end;
+            }
+
+            leafStart[leaves] = leafTargets.Count;
+            return new Tree(root, [.. nodes], leafStart, [.. leafTargets]);
+        }
+
+        /// <summary>
+        /// Meinshausen's weights: every original training row (not just the bootstrap draw) is dropped down the grown
+        /// tree and lands in a leaf, once. The ~37% of rows out of the bag did not shape the splits, which keeps the
+        /// leaf distributions from being as tight as the in-bag rows make them and so improves held-out coverage.
+        /// </summary>
+        private ((int[] Start, int[] Rows) RowsOfLeaf, int Count) RouteAllRows(int root, int leaves)
+        {
+            var leafOfRow = new int[rows.Count];
+            for (var r = 0; r < rows.Count; r++)
+            {
+                var node = root;
+                while (node >= 0)
+                {
+                    var split = nodes[node];
+                    node = rows.Get(r, split.Feature) <= split.Threshold ? split.Left : split.Right;
+                }
+
+                leafOfRow[r] = ~node;
+            }
+
+            return (GroupByLeaf(leafOfRow, Enumerable.Range(0, rows.Count).ToArray(), leaves), rows.Count);
+        }
+
+        private ((int[] Start, int[] Rows) RowsOfLeaf, int Count) BootstrapMembers(int leaves)
+        {
+            var leafOfSample = new int[samples.Length];
+            for (var leaf = 0; leaf < leaves; leaf++)
+            {
+                var (lo, hi) = leafSegments[leaf];
+                leafOfSample.AsSpan(lo, hi - lo).Fill(leaf);
+            }
+
+            return (GroupByLeaf(leafOfSample, samples, leaves), samples.Length);
+        }
+
+        private static (int[] Start, int[] Rows) GroupByLeaf(int[] leafOf, int[] row, int leaves)
+        {
+            var start = new int[leaves + 1];
+            foreach (var leaf in leafOf)
+            {
+                start[leaf + 1]++;
+            }
+
+            for (var l = 0; l < leaves; l++)
+            {
+                start[l + 1] += start[l];
+            }
+
+            var cursor = start[..^1];
+            var grouped = new int[leafOf.Length];
+            for (var i = 0; i < leafOf.Length; i++)
+            {
+                grouped[cursor[leafOf[i]]++] = row[i];
+            }
+
+            return (start, grouped);
         }
 
         private int Grow(int lo, int hi, int depth)
@@ -388,49 +459,55 @@ internal sealed class QuantileForest
                 return (-1, 0f);
             }
 
-            var tried = Math.Max(1, (int)Math.Ceiling(options.FeatureFraction * candidates.Count));
-            var position = 0;
-            for (var i = 0; i < tried; i++)
-            {
-                var j = rng.Next(i, candidates.Count);
-                (candidates[i], candidates[j]) = (candidates[j], candidates[i]);
-                var f = candidates[i];
-                chosenStamp[f] = stamp;
-                cursor[f] = position;
-                position += count[f];
-            }
-
-            for (var i = lo; i < hi; i++)
-            {
-                var s = samples[i];
-                for (var e = rows.RowStart[s]; e < rows.RowStart[s + 1]; e++)
-                {
-                    var f = rows.Index[e];
-                    if (chosenStamp[f] == stamp)
-                    {
-                        var at = cursor[f]++;
-                        pairValue[at] = rows.Value[e];
-                        pairTarget[at] = targets[s];
-                    }
-                }
-            }
-
-            // Variance reduction ⇔ maximising sumL²/nL + sumR²/nR over the parent's sum²/n.
+            // Try a random subset of the candidates; like scikit-learn, if none of them splits (for example a
+            // one-hot feature every sample shares), keep drawing further subsets rather than giving up on the node.
+            var perRound = Math.Max(1, (int)Math.Ceiling(options.FeatureFraction * candidates.Count));
             var parentScore = sum * sum / n;
             var bestGain = SplitEpsilon * Math.Max(1.0, parentScore);
             var bestFeature = -1;
             var bestThreshold = 0f;
-            for (var i = 0; i < tried; i++)
+            for (var from = 0; from < candidates.Count && bestFeature < 0; from += perRound)
             {
-                var f = candidates[i];
-                var k = count[f];
-                var start = cursor[f] - k;
-                var (gain, cut) = BestCut(start, k, n, sum, parentScore);
-                if (gain > bestGain)
+                var to = Math.Min(candidates.Count, from + perRound);
+                round++;
+                var position = 0;
+                for (var i = from; i < to; i++)
                 {
-                    bestGain = gain;
-                    bestFeature = f;
-                    bestThreshold = cut;
+                    var j = rng.Next(i, candidates.Count);
+                    (candidates[i], candidates[j]) = (candidates[j], candidates[i]);
+                    var f = candidates[i];
+                    chosenRound[f] = round;
+                    cursor[f] = position;
+                    position += count[f];
+                }
+
+                for (var i = lo; i < hi; i++)
+                {
+                    var s = samples[i];
+                    for (var e = rows.RowStart[s]; e < rows.RowStart[s + 1]; e++)
+                    {
+                        var f = rows.Index[e];
+                        if (chosenRound[f] == round)
+                        {
+                            var at = cursor[f]++;
+                            pairValue[at] = rows.Value[e];
+                            pairTarget[at] = targets[s];
+                        }
+                    }
+                }
+
+                // Variance reduction ⇔ maximising sumL²/nL + sumR²/nR over the parent's sum²/n.
+                for (var i = from; i < to; i++)
+                {
+                    var f = candidates[i];
+                    var k = count[f];
+                    var (gain, cut) = BestCut(cursor[f] - k, k, n, sum, parentScore);
+                    if (gain > bestGain)
+                    {
+                        bestGain = gain;
+                        bestFeature = f;
+                        bestThreshold = cut;
+                    }
                 }
             }
 
@@ -521,16 +598,31 @@ internal sealed class QuantileForest
 
         private int Leaf(int lo, int hi)
         {
-            var leaf = leafStart.Count;
-            leafStart.Add(leafTargets.Count);
+            leafSegments.Add((lo, hi));
+            return ~(leafSegments.Count - 1);
+        }
+
+        private void AppendLeaf(List<int> leafTargets, ReadOnlySpan<int> members)
+        {
+            var n = members.Length;
             var at = leafTargets.Count;
-            for (var i = lo; i < hi; i++)
+            foreach (var row in members)
             {
-                leafTargets.Add(targets[samples[i]]);
+                leafTargets.Add(targets[row]);
             }
 
-            leafTargets.Sort(at, hi - lo, Comparer<int>.Default);
-            return ~leaf;
+            leafTargets.Sort(at, n, Comparer<int>.Default);
+            var keep = options.MaxLeafSamples;
+            if (n > keep)
+            {
+                // Order statistics at the mid-points of keep equal slices: the leaf's distribution to within 1/keep.
+                for (var j = 0; j < keep; j++)
+                {
+                    leafTargets[at + j] = leafTargets[at + (int)(((2L * j) + 1) * n / (2L * keep))];
+                }
+
+                leafTargets.RemoveRange(at + keep, n - keep);
+            }
         }
     }
 }
