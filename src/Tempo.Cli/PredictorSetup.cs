@@ -46,14 +46,16 @@ internal static class PredictorSetup
             {
                 Seed = options.Seed + TrainingSeedOffset,
                 Requests = Math.Max(MinTrainingArrivals, settings.Requests),
-                Rate = settings.Rates[0],
+
+                // The workload's own default rate: the model must not depend on which rates are swept.
+                Rate = null,
             });
             return [.. sample.Requests];
         }
 
         // Traces: the run replays the first N arrivals; train on what comes after them.
-        var all = WorkloadCatalog.Create(settings.Workload, options with { Requests = null, Rate = settings.Rates[0] });
-        var used = WorkloadCatalog.Create(settings.Workload, options with { Rate = settings.Rates[0] });
+        var all = WorkloadCatalog.Create(settings.Workload, options with { Requests = null, Rate = null });
+        var used = WorkloadCatalog.Create(settings.Workload, options with { Rate = null });
         return [.. all.Requests.Skip(used.Requests.Count)];
     }
 }

@@ -64,9 +64,13 @@ internal sealed class AutellixScheduler() : ChunkedPrefillScheduler("autellix")
     }
 
     /// <inheritdoc />
-    protected override int Compare(EngineRequest a, EngineRequest b) => RequestOrder.Compare(Key(a), Key(b), a, b);
+    protected override bool UsesSortKey => true;
 
-    private static (long Bucket, double ProgramArrival) Key(EngineRequest r) =>
+    /// <inheritdoc />
+    protected override int Compare(EngineRequest a, EngineRequest b) => RequestOrder.Compare(SortKey(a), SortKey(b), a, b);
+
+    /// <summary>(attained-service bucket of the program, the program's first arrival).</summary>
+    protected override (double Primary, double Secondary) SortKey(EngineRequest r) =>
         r.PolicyState is Call { Program: var p } ? (p.Attained / BucketTokens, p.FirstArrivalS) : (0, r.ArrivalS);
 
     private static ProgramId ProgramOf(EngineRequest r) =>

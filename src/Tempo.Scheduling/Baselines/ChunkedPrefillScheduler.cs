@@ -119,7 +119,7 @@ internal class ChunkedPrefillScheduler : IScheduler
     /// <summary>Swaps requests back in, in queue order, while they fit.</summary>
     protected void ScheduleSwapped(SchedulerView view, StepBudget budget)
     {
-        foreach (var r in Sorted(view.Swapped))
+        foreach (var r in SortedTop(view.Swapped, budget.SequencesLeft + 1))
         {
             var n = budget.MaxTokensFor(r);
             if (n == 0 || !budget.TrySchedule(r, n))
@@ -132,7 +132,7 @@ internal class ChunkedPrefillScheduler : IScheduler
     /// <summary>Admits new prefills in queue order, chunked to the budget; stops at the first that does not fit (vLLM's head-of-line rule).</summary>
     protected void ScheduleWaiting(SchedulerView view, StepBudget budget)
     {
-        foreach (var r in Sorted(view.Waiting))
+        foreach (var r in SortedTop(view.Waiting, budget.SequencesLeft + 1))
         {
             var n = budget.MaxTokensFor(r);
             if (n == 0 || !budget.TrySchedule(r, n))
@@ -150,11 +150,129 @@ internal class ChunkedPrefillScheduler : IScheduler
             return queue;
         }
 
+        if (UsesSortKey)
+        {
+            return SortedByKey(queue);
+        }
+
         var list = new List<EngineRequest>(queue);
 
         // List.Sort is unstable; every order breaks ties by submission sequence, so the result is deterministic.
         list.Sort(Compare);
         return list;
+    }
+
+    /// <summary>
+    /// The first <paramref name="count"/> requests of the queue in policy order. Admission stops at the first request
+    /// that does not fit and never takes more than the sequences left, so it only ever needs this prefix; selecting it
+    /// costs O(queue) instead of sorting a long waiting queue every step.
+    /// </summary>
+    protected IReadOnlyList<EngineRequest> SortedTop(IReadOnlyList<EngineRequest> queue, int count)
+    {
+        if (_queueOrder || count >= queue.Count)
+        {
+            return Sorted(queue);
+        }
+
+        var top = new List<EngineRequest>(count + 1);
+        if (count <= 0)
+        {
+            return top;
+        }
+
+        if (UsesSortKey)
+        {
+            var keys = new List<KeyedRequest>(count + 1);
+            foreach (var r in queue)
+            {
+                var (primary, secondary) = SortKey(r);
+                InsertBounded(keys, new KeyedRequest(primary, secondary, r), count, static (a, b) => a.CompareTo(b));
+            }
+
+            foreach (var k in keys)
+            {
+                top.Add(k.Request);
+            }
+
+            return top;
+        }
+
+        foreach (var r in queue)
+        {
+            InsertBounded(top, r, count, Compare);
+        }
+
+        return top;
+    }
+
+    private static void InsertBounded<T>(List<T> top, T item, int count, Comparison<T> compare)
+    {
+        if (top.Count == count && compare(item, top[^1]) >= 0)
+        {
+            return;
+        }
+
+        var lo = 0;
+        var hi = top.Count;
+        while (lo < hi)
+        {
+            var mid = (lo + hi) >>> 1;
+            if (compare(top[mid], item) <= 0)
+            {
+                lo = mid + 1;
+            }
+            else
+            {
+                hi = mid;
+            }
+        }
+
+        top.Insert(lo, item);
+        if (top.Count > count)
+        {
+            top.RemoveAt(count);
+        }
+    }
+
+    /// <summary>True when the order is <see cref="SortKey"/> ascending (then submission order), which lets a sort compute each key once.</summary>
+    protected virtual bool UsesSortKey => false;
+
+    /// <summary>The request's key when <see cref="UsesSortKey"/>: smaller is served first.</summary>
+    protected virtual (double Primary, double Secondary) SortKey(EngineRequest r) => default;
+
+    private List<EngineRequest> SortedByKey(IReadOnlyList<EngineRequest> queue)
+    {
+        // Keys can depend on the time or on per-program counters; computing them once per request per step
+        // instead of once per comparison is what keeps long queues cheap.
+        var keys = new KeyedRequest[queue.Count];
+        for (var i = 0; i < keys.Length; i++)
+        {
+            var (primary, secondary) = SortKey(queue[i]);
+            keys[i] = new KeyedRequest(primary, secondary, queue[i]);
+        }
+
+        Array.Sort(keys);
+        var list = new List<EngineRequest>(keys.Length);
+        foreach (var k in keys)
+        {
+            list.Add(k.Request);
+        }
+
+        return list;
+    }
+
+    private readonly record struct KeyedRequest(double Primary, double Secondary, EngineRequest Request) : IComparable<KeyedRequest>
+    {
+        public int CompareTo(KeyedRequest other)
+        {
+            var c = Primary.CompareTo(other.Primary);
+            if (c == 0)
+            {
+                c = Secondary.CompareTo(other.Secondary);
+            }
+
+            return c != 0 ? c : Request.Sequence.CompareTo(other.Request.Sequence);
+        }
     }
 
     private static EngineRequest? LowestUnplanned(IReadOnlyList<EngineRequest> running, int rank, StepBudget budget)

@@ -32,11 +32,15 @@ internal sealed class EdfScheduler() : ChunkedPrefillScheduler("edf")
     };
 
     /// <inheritdoc />
-    protected override int Compare(EngineRequest a, EngineRequest b) => RequestOrder.Compare(Key(a), Key(b), a, b);
+    protected override bool UsesSortKey => true;
 
-    private (bool Overdue, double Distance) Key(EngineRequest r)
+    /// <inheritdoc />
+    protected override int Compare(EngineRequest a, EngineRequest b) => RequestOrder.Compare(SortKey(a), SortKey(b), a, b);
+
+    /// <summary>(0, slack) while on time, (1, lateness) when overdue: on-time first, then least late.</summary>
+    protected override (double Primary, double Secondary) SortKey(EngineRequest r)
     {
         var slack = DeadlineS(r) - NowS;
-        return slack >= 0 ? (false, slack) : (true, -slack);
+        return slack >= 0 ? (0, slack) : (1, -slack);
     }
 }

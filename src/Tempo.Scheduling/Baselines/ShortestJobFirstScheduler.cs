@@ -37,6 +37,11 @@ internal sealed class ShortestJobFirstScheduler(string name, ILengthPredictor pr
     }
 
     /// <inheritdoc />
-    protected override int Compare(EngineRequest a, EngineRequest b) =>
-        RequestOrder.Compare((a.RemainingByBound, a.ArrivalS), (b.RemainingByBound, b.ArrivalS), a, b);
+    protected override int Compare(EngineRequest a, EngineRequest b) => RequestOrder.Compare(SortKey(a), SortKey(b), a, b);
+
+    /// <inheritdoc />
+    protected override bool UsesSortKey => true;
+
+    /// <summary>(predicted remaining tokens, arrival).</summary>
+    protected override (double Primary, double Secondary) SortKey(EngineRequest r) => (r.RemainingByBound, r.ArrivalS);
 }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 
 using Tempo.Scheduling;
+using Tempo.Scheduling.Collective;
 using Tempo.Simulation.Profiles;
 using Tempo.Simulation.Workloads;
 
@@ -74,7 +75,8 @@ public static class ExperimentRunner
     private static RunResult RunOne(ExperimentPlan plan, PolicyInfo policy, double rate, Workload workload, CostModel cost)
     {
         var engine = plan.Profile.ToEngineConfig(plan.MaxBatch, plan.TokenBudget ?? policy.DefaultTokenBudget);
-        var options = new SchedulerOptions { Engine = engine, Seed = plan.Seed };
+        // The true job graphs are offered to every policy; only the oracle reference (tempo-oracle) reads them.
+        var options = new SchedulerOptions { Engine = engine, Seed = plan.Seed, TrueJobGraphs = JobGraphs.FromRequests(workload.Requests) };
         if (plan.ConfigureOptions is { } configure)
         {
             options = configure(policy, options);

@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+
 using Tempo.Core;
 using Tempo.Engine;
 

@@ -1,0 +1,28 @@
+using BenchmarkDotNet.Running;
+
+namespace Tempo.Benchmarks;
+
+/// <summary>
+/// Benchmarks. <c>dotnet run -c Release --project benchmark/Tempo.Benchmarks -- latency</c> prints per-call
+/// decision-time percentiles; any other arguments go to BenchmarkDotNet (e.g. <c>--filter '*Replan*'</c>).
+/// </summary>
+public static class Program
+{
+    /// <summary>Entry point.</summary>
+    public static void Main(string[] args)
+    {
+        if (args is ["latency", ..])
+        {
+            DecisionLatency.Run(Console.Out);
+            return;
+        }
+
+        if (args is ["simulate-speed", ..])
+        {
+            SimulatorSpeed.Run(Console.Out);
+            return;
+        }
+
+        BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+    }
+}
