@@ -46,6 +46,12 @@ public sealed record RequestSpec
     /// <summary>Prompt text, when the workload has it (used by text-feature length predictors).</summary>
     public string? PromptText { get; init; }
 
+    /// <summary>Prompt token ids for a real model (the server tokenizes); null in simulation.</summary>
+    public IReadOnlyList<int>? PromptTokenIds { get; init; }
+
+    /// <summary>How a real model samples this request's tokens; ignored by the simulator.</summary>
+    public SamplingParams Sampling { get; init; } = SamplingParams.Greedy;
+
     /// <summary>Throws <see cref="ArgumentException"/> when the spec is not a valid request.</summary>
     public void Validate()
     {
