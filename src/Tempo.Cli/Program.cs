@@ -11,6 +11,18 @@ public static class Program
         var root = new RootCommand("Tempo: SLO-aware LLM serving. Compare schedulers by service gain in a calibrated simulator.");
         root.Subcommands.Add(SimulateCommand.Create());
         root.Subcommands.Add(PredictorCommand.Create());
-        return root.Parse(args).Invoke();
+        var parse = root.Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            // One line per problem instead of the full help text: scripts and people both read it faster.
+            foreach (var error in parse.Errors)
+            {
+                Console.Error.WriteLine($"tempo: error: {error.Message}");
+            }
+
+            return CliErrors.BadInput;
+        }
+
+        return parse.Invoke();
     }
 }
