@@ -91,12 +91,16 @@ public static class ResultsWriter
     private static void PlotByRate(ResultsDocument doc, Func<RunEntry, double> y, string yLabel, string title, string path)
     {
         var plot = new Plot();
+
+        // Eleven policies outgrow the default ten-colour palette; Category20 keeps every line distinct.
+        plot.Add.Palette = new ScottPlot.Palettes.Category20();
         foreach (var group in doc.Runs.GroupBy(r => r.Policy))
         {
             var runs = group.OrderBy(r => r.Rate).ToArray();
             var line = plot.Add.Scatter(runs.Select(r => r.Rate).ToArray(), runs.Select(y).ToArray());
             line.LegendText = group.Key;
             line.MarkerSize = 6;
+            line.LineWidth = group.Key.StartsWith("tempo", StringComparison.Ordinal) ? 3 : 1.5f;
         }
 
         plot.Title(title);
