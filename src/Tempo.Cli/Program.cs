@@ -11,6 +11,7 @@ public static class Program
         var root = new RootCommand("Tempo: SLO-aware LLM serving. Compare schedulers by service gain in a calibrated simulator.");
         root.Subcommands.Add(SimulateCommand.Create());
         root.Subcommands.Add(PredictorCommand.Create());
+        root.Subcommands.Add(MakeModelCommand.Create());
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {

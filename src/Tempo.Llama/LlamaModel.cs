@@ -1,0 +1,248 @@
+using System.Text;
+
+using LLama;
+using LLama.Common;
+using LLama.Native;
+
+using Tempo.Engine;
+
+namespace Tempo.Llama;
+
+/// <summary>
+/// A GGUF model loaded with LLamaSharp (CPU backend): its weights, tokenizer and the context shape that every
+/// executor created from it uses. Thread-safe for tokenization; each <see cref="LlamaExecutor"/> it creates
+/// owns its own KV cache and must be driven by one loop.
+/// </summary>
+/// <remarks>
+/// Use from a server:
+/// <code>
+/// using var model = LlamaModel.Load("model.gguf", threads: null, contextSize: 4096);
+/// var config = model.EngineConfigFor(maxBatch: 8, tokenBudget: 256);
+/// using var executor = model.CreateExecutor(config);
+/// var engine = new EngineCore(config, scheduler, executor, new WallClock());
+/// var ids = model.Tokenize("Hello", addBos: true);   // RequestSpec.PromptTokenIds, PromptTokens = ids.Length
+/// </code>
+/// Generated text arrives through <see cref="SequenceOutput.Text"/> of each emitted token.
+/// </remarks>
+public sealed class LlamaModel : IDisposable
+{
+    private static readonly Lock NativeSetup = new();
+    private readonly LLamaWeights _weights;
+    private readonly SafeLlamaModelHandle.Vocabulary _vocab;
+
+    private LlamaModel(string path, LLamaWeights weights, int threads, int contextSize)
+    {
+        Path = path;
+        _weights = weights;
+        _vocab = weights.Vocab;
+        Threads = threads;
+        ContextSize = contextSize;
+        EosToken = _vocab.EOS is { } eos ? (int)eos : -1;
+        BosToken = _vocab.BOS is { } bos ? (int)bos : -1;
+        AddsSpacePrefix = _vocab.Type == LLamaVocabType.SentencePiece;
+    }
+
+    /// <summary>The GGUF file.</summary>
+    public string Path { get; }
+
+    /// <summary>CPU threads used for every forward pass.</summary>
+    public int Threads { get; }
+
+    /// <summary>KV-cache cells (tokens) of an executor's context, shared by all its sequences.</summary>
+    public int ContextSize { get; }
+
+    /// <summary>Context length the model was trained with (from the GGUF metadata).</summary>
+    public int TrainingContextSize => _weights.ContextSize;
+
+    /// <summary>Vocabulary size.</summary>
+    public int VocabularySize => _vocab.Count;
+
+    /// <summary>End-of-sequence token id, or -1 when the model has none.</summary>
+    public int EosToken { get; }
+
+    /// <summary>Beginning-of-sequence token id, or -1 when the model has none.</summary>
+    public int BosToken { get; }
+
+    /// <summary>Weights in the model.</summary>
+    public long ParameterCount => (long)_weights.ParameterCount;
+
+    /// <summary>Size of the weights in bytes.</summary>
+    public long SizeInBytes => (long)_weights.SizeInBytes;
+
+    internal LLamaWeights Weights => _weights;
+
+    // SentencePiece vocabularies turn a leading space into part of the first piece; detokenizing drops it again.
+    private bool AddsSpacePrefix { get; }
+
+    /// <summary>
+    /// Loads a GGUF model. <paramref name="threads"/> null means all cores. <paramref name="contextSize"/> is the
+    /// number of KV cells each executor gets (all sequences share them); null means the model's training context.
+    /// Throws <see cref="FileNotFoundException"/> for a missing file and <see cref="InvalidDataException"/> when
+    /// llama.cpp cannot load it.
+    /// </summary>
+    public static LlamaModel Load(string path, int? threads = null, int? contextSize = null)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        var full = System.IO.Path.GetFullPath(path);
+        if (!File.Exists(full))
+        {
+            throw new FileNotFoundException($"model file not found: {full}", full);
+        }
+
+        var n = threads ?? Environment.ProcessorCount;
+        if (n <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(threads), threads, "threads must be positive");
+        }
+
+        if (contextSize is <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(contextSize), contextSize, "context size must be positive");
+        }
+
+        ConfigureNativeLogging();
+        LLamaWeights weights;
+        try
+        {
+            weights = LLamaWeights.LoadFromFile(new ModelParams(full) { GpuLayerCount = 0 });
+        }
+        catch (Exception e) when (e is LLama.Exceptions.LoadWeightsFailedException or LLama.Exceptions.RuntimeError)
+        {
+            throw new InvalidDataException($"llama.cpp could not load '{full}': {e.Message}", e);
+        }
+
+        return new LlamaModel(full, weights, n, contextSize ?? weights.ContextSize);
+    }
+
+    /// <summary>
+    /// Engine limits that match this model's KV cache: one engine block per <paramref name="blockSize"/> cells of
+    /// the context, so the engine's block accounting never admits more than llama.cpp can hold. CPU swap space
+    /// (kept in process memory) is as large as the cache.
+    /// </summary>
+    public EngineConfig EngineConfigFor(int maxBatch, int tokenBudget, int blockSize = 16)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxBatch);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(tokenBudget);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(blockSize);
+        var blocks = ContextSize / blockSize;
+        if (blocks < 1)
+        {
+            throw new ArgumentException($"context of {ContextSize} tokens is smaller than one block of {blockSize}");
+        }
+
+        return new EngineConfig
+        {
+            MaxBatch = Math.Min(maxBatch, LlamaExecutor.MaxSequences),
+            TokenBudget = tokenBudget,
+            BlockSize = blockSize,
+            GpuBlocks = blocks,
+            CpuBlocks = blocks,
+            MaxModelLen = blocks * blockSize,
+        };
+    }
+
+    /// <summary>
+    /// Creates an executor with its own KV cache of <see cref="ContextSize"/> cells. Its batch size is the
+    /// config's token budget, so each engine step is exactly one forward pass. The config must fit the cache
+    /// (use <see cref="EngineConfigFor"/>).
+    /// </summary>
+    public LlamaExecutor CreateExecutor(EngineConfig config) => new(this, config);
+
+    /// <summary>Token ids of <paramref name="text"/>; <paramref name="addBos"/> prepends the BOS token when the model has one.</summary>
+    public int[] Tokenize(string text, bool addBos)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        if (text.Length == 0)
+        {
+            return addBos && BosToken >= 0 ? [BosToken] : [];
+        }
+
+        var tokens = _weights.Tokenize(text, addBos, special: false, Encoding.UTF8);
+        var ids = new int[tokens.Length];
+        for (var i = 0; i < ids.Length; i++)
+        {
+            ids[i] = (int)tokens[i];
+        }
+
+        return ids;
+    }
+
+    /// <summary>
+    /// The UTF-8 bytes of one token as the model would print it (control tokens such as BOS/EOS print nothing).
+    /// Pieces of multi-byte characters are partial; use <see cref="Detokenize"/> or a <see cref="Decoder"/> over
+    /// these bytes to get whole characters.
+    /// </summary>
+    public byte[] TokenBytes(int token)
+    {
+        CheckToken(token);
+        Span<byte> buffer = stackalloc byte[64];
+        var written = (int)_weights.NativeHandle.TokenToSpan(token, buffer, 0, false);
+        if (written > buffer.Length)
+        {
+            var big = new byte[written];
+            _weights.NativeHandle.TokenToSpan(token, big, 0, false);
+            return big;
+        }
+
+        return buffer[..written].ToArray();
+    }
+
+    /// <summary>One token's text (a partial multi-byte character shows as U+FFFD).</summary>
+    public string TokenToText(int token) => Encoding.UTF8.GetString(TokenBytes(token));
+
+    /// <summary>The text of a token sequence; <c>Detokenize(Tokenize(s, addBos))</c> gives back <c>s</c>.</summary>
+    public string Detokenize(IEnumerable<int> tokens)
+    {
+        ArgumentNullException.ThrowIfNull(tokens);
+        var bytes = new List<byte>();
+        var first = true;
+        foreach (var t in tokens)
+        {
+            var piece = TokenBytes(t);
+            if (piece.Length == 0)
+            {
+                continue;
+            }
+
+            // The tokenizer prefixed the text with a space; remove it from the first printed piece.
+            var skip = first && AddsSpacePrefix && piece[0] == (byte)' ' ? 1 : 0;
+            first = false;
+            bytes.AddRange(piece.AsSpan(skip));
+        }
+
+        return Encoding.UTF8.GetString([.. bytes]);
+    }
+
+    /// <summary>True when <paramref name="token"/> ends generation (EOS, EOT and similar).</summary>
+    public bool IsEndOfGeneration(int token) => ((LLamaToken)token).IsEndOfGeneration(_vocab);
+
+    /// <inheritdoc />
+    public void Dispose() => _weights.Dispose();
+
+    private void CheckToken(int token)
+    {
+        if ((uint)token >= (uint)_vocab.Count)
+        {
+            throw new ArgumentOutOfRangeException(nameof(token), token, $"token id outside the vocabulary of {_vocab.Count}");
+        }
+    }
+
+    private static void ConfigureNativeLogging()
+    {
+        lock (NativeSetup)
+        {
+            // The loader configuration freezes at the first native call; llama.cpp otherwise prints its whole load
+            // log. Only errors are worth a line on stderr.
+            if (!NativeLibraryConfig.LLama.LibraryHasLoaded)
+            {
+                NativeLibraryConfig.All.WithLogCallback((level, message) =>
+                {
+                    if (level == LLamaLogLevel.Error)
+                    {
+                        Console.Error.Write("llama.cpp: " + message);
+                    }
+                });
+            }
+        }
+    }
+}
