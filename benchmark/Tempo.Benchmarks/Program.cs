@@ -17,6 +17,12 @@ public static class Program
             return;
         }
 
+        if (args is ["llama-throughput", ..])
+        {
+            LlamaThroughput.Run(args, Console.Out);
+            return;
+        }
+
         if (args is ["simulate-speed", ..])
         {
             SimulatorSpeed.Run(Console.Out);

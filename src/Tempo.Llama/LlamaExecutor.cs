@@ -1,7 +1,6 @@
 using System.Diagnostics;
 
 using LLama.Batched;
-using LLama.Common;
 using LLama.Native;
 
 using Tempo.Engine;
@@ -48,22 +47,7 @@ public sealed class LlamaExecutor : IExecutor, IDisposable
 
         _model = model;
         _batchSize = config.TokenBudget;
-        var parameters = new ModelParams(model.Path)
-        {
-            ContextSize = (uint)model.ContextSize,
-
-            // One engine step must be one llama_decode: a larger plan would be split over several batches, and
-            // sequences in the earlier ones would lose their logits before they are sampled.
-            BatchSize = (uint)config.TokenBudget,
-            UBatchSize = (uint)config.TokenBudget,
-            SeqMax = (uint)Math.Min(MaxSequences, config.MaxBatch),
-            Threads = model.Threads,
-            BatchThreads = model.Threads,
-
-            // One pool of cells shared by every sequence is what the engine's block accounting models.
-            KVUnified = true,
-            GpuLayerCount = 0,
-        };
+        var parameters = model.ContextParams(config.TokenBudget, config.MaxBatch);
         _executor = new BatchedExecutor(model.Weights, parameters);
     }
 

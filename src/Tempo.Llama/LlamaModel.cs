@@ -148,6 +148,24 @@ public sealed class LlamaModel : IDisposable
     /// </summary>
     public LlamaExecutor CreateExecutor(EngineConfig config) => new(this, config);
 
+    /// <summary>Context parameters of an executor: the whole cache, one forward pass per step of up to <paramref name="batchTokens"/> tokens.</summary>
+    internal ModelParams ContextParams(int batchTokens, int maxSequences) => new(Path)
+    {
+        ContextSize = (uint)ContextSize,
+
+        // One engine step must be one llama_decode: a larger plan would be split over several batches, and
+        // sequences in the earlier ones would lose their logits before they are sampled.
+        BatchSize = (uint)batchTokens,
+        UBatchSize = (uint)batchTokens,
+        SeqMax = (uint)Math.Min(LlamaExecutor.MaxSequences, maxSequences),
+        Threads = Threads,
+        BatchThreads = Threads,
+
+        // One pool of cells shared by every sequence is what the engine's block accounting models.
+        KVUnified = true,
+        GpuLayerCount = 0,
+    };
+
     /// <summary>Token ids of <paramref name="text"/>; <paramref name="addBos"/> prepends the BOS token when the model has one.</summary>
     public int[] Tokenize(string text, bool addBos)
     {
