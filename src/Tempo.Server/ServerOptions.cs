@@ -1,0 +1,86 @@
+using Tempo.Core;
+
+namespace Tempo.Server;
+
+/// <summary>How <see cref="TempoServer"/> listens, schedules and admits requests.</summary>
+public sealed record ServerOptions
+{
+    /// <summary>Address to bind. Loopback unless told otherwise, so a dev server is never exposed by accident.</summary>
+    public string Host { get; init; } = "127.0.0.1";
+
+    /// <summary>TCP port; 0 picks a free one (see <see cref="TempoServer.BaseAddress"/>).</summary>
+    public int Port { get; init; } = 8000;
+
+    /// <summary>When set, every <c>/v1/*</c> call must send <c>Authorization: Bearer &lt;key&gt;</c> (as vLLM's <c>--api-key</c>).</summary>
+    public string? ApiKey { get; init; }
+
+    /// <summary>Scheduling policy name from the policy registry.</summary>
+    public string Policy { get; init; } = "tempo";
+
+    /// <summary>Maximum sequences per engine step.</summary>
+    public int MaxBatch { get; init; } = 32;
+
+    /// <summary>Tokens per engine step; null means the policy's own default.</summary>
+    public int? TokenBudget { get; init; }
+
+    /// <summary>
+    /// Most requests allowed to wait for their first scheduling (accepted but not yet running); one more is
+    /// answered 429 with Retry-After. Bounds the queue so overload is visible to routers instead of growing latency.
+    /// </summary>
+    public int MaxQueue { get; init; } = 256;
+
+    /// <summary>Class of a request that declares no SLO.</summary>
+    public RequestClass DefaultClass { get; init; } = RequestClass.Latency;
+
+    /// <summary>SLO of a request that declares none, and the source of any field a request leaves out.</summary>
+    public Slo DefaultSlo { get; init; } = new(1.0, 0.1, 10.0);
+
+    /// <summary><c>max_tokens</c> when a request omits it (capped by what the context leaves).</summary>
+    public int DefaultMaxTokens { get; init; } = 256;
+
+    /// <summary>Model name served on <c>/v1/models</c> and required in requests; null uses the backend's.</summary>
+    public string? ServedModelName { get; init; }
+
+    /// <summary>Token weights of service gain.</summary>
+    public GainWeights Weights { get; init; } = GainWeights.Paper;
+
+    /// <summary>How long a shutdown lets in-flight requests finish before aborting them.</summary>
+    public TimeSpan ShutdownGrace { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Interval of the periodic stats log line; zero or negative turns it off.</summary>
+    public TimeSpan StatsInterval { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// Stop on SIGTERM / Ctrl+C (the <c>tempo serve</c> process). Off for in-process servers such as tests, which
+    /// must not take over their host process's signals.
+    /// </summary>
+    public bool HandleProcessSignals { get; init; }
+
+    /// <summary>Longest accepted SLO bound (24 h): larger values are treated as mistakes, not as "no SLO".</summary>
+    public const double MaxSloMs = 86_400_000;
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid setting.</summary>
+    public void Validate()
+    {
+        Require(!string.IsNullOrWhiteSpace(Host), "host must not be empty");
+        Require(Port is >= 0 and <= 65535, $"port must be in 0..65535, got {Port}");
+        Require(ApiKey is null || ApiKey.Length > 0, "api key must not be empty");
+        Require(MaxBatch > 0, $"max batch must be positive, got {MaxBatch}");
+        Require(TokenBudget is null or > 0, $"token budget must be positive, got {TokenBudget}");
+        Require(MaxQueue > 0, $"max queue must be positive, got {MaxQueue}");
+        Require(DefaultMaxTokens > 0, $"default max tokens must be positive, got {DefaultMaxTokens}");
+        Require(ShutdownGrace >= TimeSpan.Zero, "shutdown grace cannot be negative");
+        DefaultSlo.Validate();
+        Require(DefaultSlo.TtftS > 0 && DefaultSlo.TbtS > 0 && DefaultSlo.DeadlineS > 0, "default SLO bounds must be positive");
+        Require(Math.Max(DefaultSlo.TtftS, Math.Max(DefaultSlo.TbtS, DefaultSlo.DeadlineS)) * 1000 <= MaxSloMs, "default SLO bounds must not exceed 24 h");
+        Require(DefaultClass != RequestClass.Collective, "the default class cannot be collective: a collective call needs a job id");
+    }
+
+    private static void Require(bool ok, string message)
+    {
+        if (!ok)
+        {
+            throw new ArgumentException(message);
+        }
+    }
+}
