@@ -17,7 +17,8 @@ namespace Tempo.Benchmarks;
 /// batched decode per token), (b) EngineCore + sarathi + LlamaExecutor, (c) the engine serving them one at a
 /// time. Prints generated tokens/s (wall time includes prefill) and the ratios b/a and b/c.
 /// <c>dotnet run -c Release --project benchmark/Tempo.Benchmarks -- llama-throughput [--tokens 64] [--batch 8]
-/// [--prompt 32] [--reps 3] [--layers 12] [--embd 1024] [--vocab 512] [--type q8_0] [--threads N] [--model FILE]</c>
+/// [--prompt 32] [--reps 3] [--layers 12] [--embd 1024] [--vocab 512] [--type q8_0] [--threads N] [--model FILE]
+/// [--kv shared|per-sequence]</c>
 /// </summary>
 internal static class LlamaThroughput
 {
@@ -36,9 +37,9 @@ internal static class LlamaThroughput
             }
 
             var contextSize = Math.Max(512, NextPowerOfTwo(o.Batch * (o.Prompt + o.Tokens + 16)));
-            using var model = LlamaModel.Load(path, o.Threads, contextSize);
+            using var model = LlamaModel.Load(path, o.Threads, contextSize, o.Kv);
             output.WriteLine(Invariant($"model: {path}, {model.ParameterCount / 1e6:0.0}M parameters, {model.SizeInBytes / 1048576.0:0.0} MiB ({o.Layers} layers, embd {o.Embedding}, {shape.HeadCount} heads, ff {shape.FeedForwardWidth}, vocab {model.VocabularySize}, {o.Type}); ready in {watch.Elapsed.TotalSeconds:0.0} s"));
-            output.WriteLine(Invariant($"threads {model.Threads}, context {contextSize} cells, batch {o.Batch} x (prompt {o.Prompt} + {o.Tokens} generated), {o.Reps} repetitions, wall time includes prefill"));
+            output.WriteLine(Invariant($"threads {model.Threads}, context {contextSize} cells ({model.KvLayout} KV), batch {o.Batch} x (prompt {o.Prompt} + {o.Tokens} generated), {o.Reps} repetitions, wall time includes prefill"));
 
             var config = model.EngineConfigFor(maxBatch: o.Batch, tokenBudget: o.Batch * o.Prompt);
             var specs = Requests(o);
@@ -228,6 +229,7 @@ internal static class LlamaThroughput
                 case "--vocab": o = o with { Vocabulary = int.Parse(value, CultureInfo.InvariantCulture) }; break;
                 case "--threads": o = o with { Threads = int.Parse(value, CultureInfo.InvariantCulture) }; break;
                 case "--model": o = o with { ModelPath = value }; break;
+                case "--kv": o = o with { Kv = value == "per-sequence" ? LlamaKvLayout.PerSequence : value == "shared" ? LlamaKvLayout.Shared : throw new ArgumentException($"--kv: shared or per-sequence, got {value}") }; break;
                 case "--type":
                     o = o with
                     {
@@ -270,5 +272,7 @@ internal static class LlamaThroughput
         public int? Threads { get; init; }
 
         public string? ModelPath { get; init; }
+
+        public LlamaKvLayout Kv { get; init; } = LlamaKvLayout.Shared;
     }
 }

@@ -24,6 +24,7 @@ public sealed class LlamaExecutor : IExecutor, IDisposable
     private readonly Dictionary<EngineRequest, Sequence> _sequences = new(ReferenceEqualityComparer.Instance);
     private readonly List<EngineRequest> _ended = [];
     private readonly int _batchSize;
+    private readonly int _sequenceLimit;
     private LLamaToken[] _chunk = new LLamaToken[64];
     private bool _disposed;
 
@@ -43,6 +44,16 @@ public sealed class LlamaExecutor : IExecutor, IDisposable
         if (config.TokenBudget > model.ContextSize)
         {
             throw new ArgumentException($"token budget {config.TokenBudget} exceeds the context of {model.ContextSize}");
+        }
+
+        _sequenceLimit = MaxSequences;
+        if (model.KvLayout == LlamaKvLayout.PerSequence)
+        {
+            _sequenceLimit = Math.Min(MaxSequences, config.MaxBatch);
+            if (config.MaxModelLen > model.ContextSize / _sequenceLimit)
+            {
+                throw new ArgumentException($"max model length {config.MaxModelLen} exceeds a sequence's slice of {model.ContextSize / _sequenceLimit} cells; use LlamaModel.EngineConfigFor");
+            }
         }
 
         _model = model;
@@ -179,11 +190,7 @@ public sealed class LlamaExecutor : IExecutor, IDisposable
                 throw new InvalidOperationException($"{e.Request} resumes at token {e.ContextBefore} but holds no KV");
             }
 
-            if (_sequences.Count(x => x.Value.Conversation is not null) >= MaxSequences)
-            {
-                throw new InvalidOperationException($"more than {MaxSequences} sequences would hold KV at once");
-            }
-
+            CheckSequenceLimit();
             s.Conversation = _executor.Create();
         }
 
@@ -231,6 +238,14 @@ public sealed class LlamaExecutor : IExecutor, IDisposable
         return new SequenceOutput(token, eos || stopped, text);
     }
 
+    private void CheckSequenceLimit()
+    {
+        if (LiveSequences >= _sequenceLimit)
+        {
+            throw new InvalidOperationException($"more than {_sequenceLimit} sequences would hold KV at once ({_model.KvLayout} KV layout)");
+        }
+    }
+
     private void Release(EngineRequest r)
     {
         if (!_sequences.TryGetValue(r, out var s))
@@ -268,6 +283,7 @@ public sealed class LlamaExecutor : IExecutor, IDisposable
             throw new InvalidOperationException($"{r} is swapped in but has no saved KV");
         }
 
+        CheckSequenceLimit();
         s.Conversation = _executor.Load(s.Saved);
         s.Saved.Dispose();
         s.Saved = null;

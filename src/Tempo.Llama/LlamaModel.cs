@@ -30,8 +30,9 @@ public sealed class LlamaModel : IDisposable
     private readonly LLamaWeights _weights;
     private readonly SafeLlamaModelHandle.Vocabulary _vocab;
 
-    private LlamaModel(string path, LLamaWeights weights, int threads, int contextSize)
+    private LlamaModel(string path, LLamaWeights weights, int threads, int contextSize, LlamaKvLayout kvLayout)
     {
+        KvLayout = kvLayout;
         Path = path;
         _weights = weights;
         _vocab = weights.Vocab;
@@ -50,6 +51,9 @@ public sealed class LlamaModel : IDisposable
 
     /// <summary>KV-cache cells (tokens) of an executor's context, shared by all its sequences.</summary>
     public int ContextSize { get; }
+
+    /// <summary>How executors lay out their KV cache.</summary>
+    public LlamaKvLayout KvLayout { get; }
 
     /// <summary>Context length the model was trained with (from the GGUF metadata).</summary>
     public int TrainingContextSize => _weights.ContextSize;
@@ -78,9 +82,10 @@ public sealed class LlamaModel : IDisposable
     /// Loads a GGUF model. <paramref name="threads"/> null means all cores. <paramref name="contextSize"/> is the
     /// number of KV cells each executor gets (all sequences share them); null means the model's training context.
     /// Throws <see cref="FileNotFoundException"/> for a missing file and <see cref="InvalidDataException"/> when
-    /// llama.cpp cannot load it.
+    /// llama.cpp cannot load it. <paramref name="kvLayout"/> chooses one shared pool of cells (default) or one
+    /// equal slice per sequence (faster attention, but a request's context is limited to its slice).
     /// </summary>
-    public static LlamaModel Load(string path, int? threads = null, int? contextSize = null)
+    public static LlamaModel Load(string path, int? threads = null, int? contextSize = null, LlamaKvLayout kvLayout = LlamaKvLayout.Shared)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         var full = System.IO.Path.GetFullPath(path);
@@ -111,13 +116,15 @@ public sealed class LlamaModel : IDisposable
             throw new InvalidDataException($"llama.cpp could not load '{full}': {e.Message}", e);
         }
 
-        return new LlamaModel(full, weights, n, contextSize ?? weights.ContextSize);
+        return new LlamaModel(full, weights, n, contextSize ?? weights.ContextSize, kvLayout);
     }
 
     /// <summary>
     /// Engine limits that match this model's KV cache: one engine block per <paramref name="blockSize"/> cells of
     /// the context, so the engine's block accounting never admits more than llama.cpp can hold. CPU swap space
-    /// (kept in process memory) is as large as the cache.
+    /// (kept in process memory) is as large as the cache. With <see cref="LlamaKvLayout.PerSequence"/> a request's
+    /// context is limited to its slice, <c>ContextSize / maxBatch</c>, and at most <paramref name="maxBatch"/>
+    /// requests may hold KV at once.
     /// </summary>
     public EngineConfig EngineConfigFor(int maxBatch, int tokenBudget, int blockSize = 16)
     {
@@ -130,14 +137,21 @@ public sealed class LlamaModel : IDisposable
             throw new ArgumentException($"context of {ContextSize} tokens is smaller than one block of {blockSize}");
         }
 
+        maxBatch = Math.Min(maxBatch, LlamaExecutor.MaxSequences);
+        var maxLen = KvLayout == LlamaKvLayout.Shared ? blocks * blockSize : ContextSize / maxBatch / blockSize * blockSize;
+        if (maxLen < 2)
+        {
+            throw new ArgumentException($"a context of {ContextSize} cells split over {maxBatch} sequences leaves less than one block each");
+        }
+
         return new EngineConfig
         {
-            MaxBatch = Math.Min(maxBatch, LlamaExecutor.MaxSequences),
+            MaxBatch = maxBatch,
             TokenBudget = tokenBudget,
             BlockSize = blockSize,
             GpuBlocks = blocks,
             CpuBlocks = blocks,
-            MaxModelLen = blocks * blockSize,
+            MaxModelLen = maxLen,
         };
     }
 
@@ -161,8 +175,9 @@ public sealed class LlamaModel : IDisposable
         Threads = Threads,
         BatchThreads = Threads,
 
-        // One pool of cells shared by every sequence is what the engine's block accounting models.
-        KVUnified = true,
+        // Shared: one pool of cells for every sequence, exactly what the engine's block accounting models, but
+        // each token attends over all cells in use. Per sequence: SeqMax equal slices, attention over its own.
+        KVUnified = KvLayout == LlamaKvLayout.Shared,
         GpuLayerCount = 0,
     };
 
@@ -263,4 +278,17 @@ public sealed class LlamaModel : IDisposable
             }
         }
     }
+}
+
+/// <summary>How an executor's KV cache is divided among sequences.</summary>
+public enum LlamaKvLayout
+{
+    /// <summary>One pool of <see cref="LlamaModel.ContextSize"/> cells shared by all sequences (llama.cpp unified KV).</summary>
+    Shared,
+
+    /// <summary>
+    /// One equal slice per sequence slot (<c>ContextSize / MaxBatch</c> cells): attention reads only a sequence's
+    /// own cells, which is faster with many sequences, but at most MaxBatch requests may hold KV at once.
+    /// </summary>
+    PerSequence,
 }

@@ -45,6 +45,24 @@ public sealed class LlamaExecutorTests(TinyModel tiny)
     }
 
     [Fact]
+    public void Step_PerSequenceKvLayout_RequestsFinishWithinTheirSlices()
+    {
+        using var model = LlamaModel.Load(tiny.FilePath, threads: 2, contextSize: 512, LlamaKvLayout.PerSequence);
+        var config = model.EngineConfigFor(maxBatch: 4, tokenBudget: 64);
+        using var executor = model.CreateExecutor(config);
+        var engine = new EngineCore(config, Sarathi(config), executor, new WallClock());
+        for (var i = 0; i < 6; i++)
+        {
+            engine.Submit(TinyModel.Spec(model, i, Prompts[i % 3], 10));
+        }
+
+        var run = TinyModel.RunToEnd(engine);
+
+        Assert.Equal(128, config.MaxModelLen);
+        Assert.All(run.Records.Values, r => Assert.Equal(10, r.TokenTimesS.Count));
+    }
+
+    [Fact]
     public void Step_SameGreedyPromptTwice_SameTokens()
     {
         var first = Generate(TinyModel.Spec(Model, 1, Prompts[1], 16));
