@@ -12,6 +12,7 @@ public static class Program
         root.Subcommands.Add(SimulateCommand.Create());
         root.Subcommands.Add(PredictorCommand.Create());
         root.Subcommands.Add(MakeModelCommand.Create());
+        root.Subcommands.Add(ServeCommand.Create());
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {

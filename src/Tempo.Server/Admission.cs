@@ -125,9 +125,9 @@ internal sealed class Admission(ServerOptions options, IServingBackend backend, 
                 var ids = new List<int>(prompt.GetArrayLength());
                 foreach (var e in prompt.EnumerateArray())
                 {
-                    if (!e.TryGetInt32(out var id) || id < 0)
+                    if (!e.TryGetInt32(out var id) || id < 0 || id >= (backend.VocabularySize ?? int.MaxValue))
                     {
-                        throw new ApiException(ApiError.Invalid("'prompt' token ids must be non-negative integers", "prompt"));
+                        throw new ApiException(ApiError.Invalid($"'prompt' token ids must be integers in [0, {backend.VocabularySize?.ToString(CultureInfo.InvariantCulture) ?? "2^31"})", "prompt"));
                     }
 
                     ids.Add(id);

@@ -25,6 +25,9 @@ public interface IServingBackend : IDisposable
     /// <summary>Longest context (prompt + output) in tokens.</summary>
     int ContextSize { get; }
 
+    /// <summary>Number of token ids the model knows, or null when any id is accepted (simulation).</summary>
+    int? VocabularySize { get; }
+
     /// <summary>The clock the engine runs on; must be a real (wall) clock.</summary>
     IClock Clock { get; }
 

@@ -56,6 +56,9 @@ public sealed class SimulatedBackend : IServingBackend
     public int ContextSize => Profile.MaxModelLen;
 
     /// <inheritdoc />
+    public int? VocabularySize => null;
+
+    /// <inheritdoc />
     public IClock Clock { get; } = new WallClock();
 
     /// <inheritdoc />

@@ -117,6 +117,20 @@ public sealed class TempoServer : IAsyncDisposable
         return server;
     }
 
+    /// <summary>
+    /// Console logging for <c>tempo serve</c>: one line per entry with a timestamp, at <paramref name="minimum"/> and
+    /// above for Tempo and at warning and above for ASP.NET Core's own chatter.
+    /// </summary>
+    public static Action<ILoggingBuilder> ConsoleLogging(LogLevel minimum) => logging => logging
+        .AddSimpleConsole(c =>
+        {
+            c.SingleLine = true;
+            c.TimestampFormat = "HH:mm:ss.fff ";
+        })
+        .SetMinimumLevel(minimum)
+        .AddFilter("Microsoft", LogLevel.Warning)
+        .AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Information);
+
     /// <summary>Completes when the server has been asked to stop (SIGTERM, Ctrl+C or <see cref="StopAsync"/>).</summary>
     public Task WaitForShutdownAsync(CancellationToken cancellationToken = default) => _app.WaitForShutdownAsync(cancellationToken);
 
