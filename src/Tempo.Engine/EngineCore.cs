@@ -131,11 +131,20 @@ public sealed class EngineCore
             return null;
         }
 
+        var epochBefore = StepBudget.LastEpoch;
         var plan = _scheduler.Plan(_view);
-        Validate(plan);
-        foreach (var d in plan.Drops)
+
+        // A plan built by a budget this engine made during this Plan call already passed every check the replay
+        // makes, against the same KV state (schedulers cannot change it): replaying it again would only cost time.
+        if (plan.ReplayNeeded || plan.Source is not { } source || !source.CreatedBy(Kv, epochBefore))
         {
-            End(d.Request, d.Reason, d.Detail);
+            Validate(plan);
+        }
+
+        var drops = plan.Drops;
+        for (var i = 0; i < drops.Count; i++)
+        {
+            End(drops[i].Request, drops[i].Reason, drops[i].Detail);
         }
 
         var (swappedOut, swapOutBlocks) = ApplyPreemptions(plan.Preemptions);

@@ -84,6 +84,9 @@ public sealed class EngineRequest
     /// <summary>Remaining output tokens by the current bound (always at least 1 while live).</summary>
     public int RemainingByBound => Math.Max(1, LengthBound - Generated);
 
+    /// <summary>Epoch of the last <see cref="StepBudget"/> that put this request in its plan (see <see cref="StepBudget.Contains"/>).</summary>
+    internal long PlanEpoch { get; set; }
+
     /// <summary>Free slot for the scheduling policy's per-request data (avoids side dictionaries).</summary>
     public object? PolicyState { get; set; }
 

@@ -40,6 +40,9 @@ public sealed class KvBlockManager
     /// <summary>Fraction of CPU swap blocks free (1 when there is no swap space).</summary>
     public double FreeCpuFraction => TotalCpuBlocks == 0 ? 0 : (double)FreeCpuBlocks / TotalCpuBlocks;
 
+    /// <summary>Epoch of the newest <see cref="StepBudget"/> made for this engine: the one whose stamps on requests are valid.</summary>
+    internal long CurrentBudgetEpoch { get; set; }
+
     /// <summary>Blocks needed to hold <paramref name="tokens"/> tokens.</summary>
     public int BlocksFor(int tokens) => (tokens + BlockSize - 1) / BlockSize;
 

@@ -9,20 +9,45 @@ namespace Tempo.Engine;
 /// </summary>
 public sealed class StepBudget
 {
+    // Larger batch caps start smaller and let the list grow; the common caps (32..256) never regrow.
+    private const int MaxInitialCapacity = 256;
+
+    // Every budget gets a process-wide unique epoch, so a stamp left on a request by any other budget (of this
+    // or another engine) can never be mistaken for this one's.
+    private static long s_lastEpoch;
+
     private readonly KvBlockManager _kv;
-    private readonly List<ScheduledWork> _scheduled = [];
-    private readonly List<Preemption> _preemptions = [];
-    private readonly List<Drop> _drops = [];
-    private readonly HashSet<long> _touched = [];
+    private readonly long _epoch;
+    private List<ScheduledWork>? _scheduled;
+    private List<Preemption>? _preemptions;
+    private List<Drop>? _drops;
+
+    // Membership is a stamp on the request while this is the engine's newest budget (no hashing, no allocation);
+    // only a budget used after a newer one was created falls back to a set rebuilt from its own lists.
+    private HashSet<EngineRequest>? _staleTouched;
+
+    // Set when Build handed the lists to a plan: the next change copies them, so a built plan never changes.
+    private bool _shared;
 
     internal StepBudget(EngineConfig config, KvBlockManager kv, int maxSequences)
     {
         _kv = kv;
+        _epoch = Interlocked.Increment(ref s_lastEpoch);
+        kv.CurrentBudgetEpoch = _epoch;
         TokensLeft = config.TokenBudget;
         SequencesLeft = Math.Min(maxSequences, config.MaxBatch);
         FreeGpuBlocks = kv.FreeGpuBlocks;
         FreeCpuBlocks = kv.FreeCpuBlocks;
     }
+
+    /// <summary>The newest epoch handed out so far (any engine); a budget created later has a larger one.</summary>
+    internal static long LastEpoch => Volatile.Read(ref s_lastEpoch);
+
+    /// <summary>
+    /// True once the plan could fail the engine's replay although this budget accepted it (a drop of an ended
+    /// request, which only the engine's check rejects).
+    /// </summary>
+    internal bool ReplayNeeded { get; private set; }
 
     /// <summary>Tokens still available this step.</summary>
     public int TokensLeft { get; private set; }
@@ -37,10 +62,11 @@ public sealed class StepBudget
     public int FreeCpuBlocks { get; private set; }
 
     /// <summary>Work planned so far.</summary>
-    public IReadOnlyList<ScheduledWork> Scheduled => _scheduled;
+    public IReadOnlyList<ScheduledWork> Scheduled => (IReadOnlyList<ScheduledWork>?)_scheduled ?? [];
 
     /// <summary>True if the request is already scheduled, preempted or dropped in this plan.</summary>
-    public bool Contains(EngineRequest r) => _touched.Contains(r.Id);
+    public bool Contains(EngineRequest r) =>
+        _kv.CurrentBudgetEpoch == _epoch ? r.PlanEpoch == _epoch : StaleSet().Contains(r);
 
     /// <summary>Additional GPU blocks the request needs to process <paramref name="tokens"/> more tokens this step (swap-in included).</summary>
     public int BlocksNeeded(EngineRequest r, int tokens)
@@ -81,17 +107,18 @@ public sealed class StepBudget
         // swap-ins, so a swap-out planned on that space would silently become a recompute.
         FreeGpuBlocks -= BlocksNeeded(r, tokens);
 
+        Unshare();
+        (_scheduled ??= new List<ScheduledWork>(Math.Clamp(SequencesLeft, 1, MaxInitialCapacity))).Add(new ScheduledWork(r, tokens));
         TokensLeft -= tokens;
         SequencesLeft--;
-        _touched.Add(r.Id);
-        _scheduled.Add(new ScheduledWork(r, tokens));
+        Touch(r);
         return true;
     }
 
     /// <summary>Preempts a running, not yet scheduled request. Swap falls back to recompute when CPU space is short.</summary>
     public PreemptionMode Preempt(EngineRequest r, PreemptionMode mode)
     {
-        if (r.State != RequestState.Running || _touched.Contains(r.Id))
+        if (r.State != RequestState.Running || Contains(r))
         {
             throw new InvalidOperationException($"cannot preempt {r}: only running requests not already in the plan");
         }
@@ -107,18 +134,21 @@ public sealed class StepBudget
         }
 
         FreeGpuBlocks += r.GpuBlocks;
-        _touched.Add(r.Id);
-        _preemptions.Add(new Preemption(r, mode));
+        Unshare();
+        (_preemptions ??= []).Add(new Preemption(r, mode));
+        Touch(r);
         return mode;
     }
 
     /// <summary>Ends a request that is not in the plan yet (rejected if never admitted, otherwise aborted).</summary>
     public void Drop(EngineRequest r, string detail)
     {
-        if (!_touched.Add(r.Id))
+        if (Contains(r))
         {
             throw new InvalidOperationException($"cannot drop {r}: already in the plan");
         }
+
+        ReplayNeeded |= r.State == RequestState.Finished;
 
         if (r.State == RequestState.Running)
         {
@@ -130,11 +160,21 @@ public sealed class StepBudget
         }
 
         var neverServed = r.State == RequestState.Waiting && r.Generated == 0 && r.ComputedTokens == 0;
-        _drops.Add(new Drop(r, neverServed ? FinishReason.Rejected : FinishReason.Aborted, detail));
+        Unshare();
+        (_drops ??= []).Add(new Drop(r, neverServed ? FinishReason.Rejected : FinishReason.Aborted, detail));
+        Touch(r);
     }
 
     /// <summary>The finished plan.</summary>
-    public StepPlan Build() => new(_scheduled.ToArray(), _preemptions.ToArray(), _drops.ToArray());
+    public StepPlan Build()
+    {
+        // The plan shares the lists instead of copying them; a later change to this budget copies first.
+        _shared = true;
+        return new StepPlan(Scheduled, (IReadOnlyList<Preemption>?)_preemptions ?? [], (IReadOnlyList<Drop>?)_drops ?? [], this);
+    }
+
+    /// <summary>True when <paramref name="kv"/> created this budget after epoch <paramref name="sinceEpoch"/>.</summary>
+    internal bool CreatedBy(KvBlockManager kv, long sinceEpoch) => ReferenceEquals(kv, _kv) && _epoch > sinceEpoch;
 
     /// <summary>Why the work does not fit, or null if it does.</summary>
     public string? Why(EngineRequest r, int tokens)
@@ -144,7 +184,7 @@ public sealed class StepBudget
             return "finished";
         }
 
-        if (_touched.Contains(r.Id))
+        if (Contains(r))
         {
             return "already in the plan";
         }
@@ -167,5 +207,54 @@ public sealed class StepBudget
         var admitting = r.State != RequestState.Running;
         var reserve = admitting ? _kv.WatermarkBlocks : 0;
         return BlocksNeeded(r, tokens) > FreeGpuBlocks - reserve ? "KV blocks" : null;
+    }
+    private void Touch(EngineRequest r)
+    {
+        if (_kv.CurrentBudgetEpoch == _epoch)
+        {
+            r.PlanEpoch = _epoch;
+        }
+        else
+        {
+            StaleSet().Add(r);
+        }
+    }
+
+    private HashSet<EngineRequest> StaleSet()
+    {
+        if (_staleTouched is null)
+        {
+            // A newer budget now owns the stamps; what this one touched is exactly what its lists hold.
+            _staleTouched = [];
+            foreach (var s in Scheduled)
+            {
+                _staleTouched.Add(s.Request);
+            }
+
+            foreach (var p in (IReadOnlyList<Preemption>?)_preemptions ?? [])
+            {
+                _staleTouched.Add(p.Request);
+            }
+
+            foreach (var d in (IReadOnlyList<Drop>?)_drops ?? [])
+            {
+                _staleTouched.Add(d.Request);
+            }
+        }
+
+        return _staleTouched;
+    }
+
+    private void Unshare()
+    {
+        if (!_shared)
+        {
+            return;
+        }
+
+        _shared = false;
+        _scheduled = _scheduled is null ? null : [.. _scheduled];
+        _preemptions = _preemptions is null ? null : [.. _preemptions];
+        _drops = _drops is null ? null : [.. _drops];
     }
 }

@@ -24,12 +24,20 @@ public readonly record struct Drop(EngineRequest Request, FinishReason Reason, s
 /// </summary>
 public sealed class StepPlan
 {
-    internal StepPlan(IReadOnlyList<ScheduledWork> scheduled, IReadOnlyList<Preemption> preemptions, IReadOnlyList<Drop> drops)
+    internal StepPlan(IReadOnlyList<ScheduledWork> scheduled, IReadOnlyList<Preemption> preemptions, IReadOnlyList<Drop> drops, StepBudget? source = null)
     {
         Scheduled = scheduled;
         Preemptions = preemptions;
         Drops = drops;
+        Source = source;
+        ReplayNeeded = source is null || source.ReplayNeeded;
     }
+
+    /// <summary>The budget that built the plan (null if none).</summary>
+    internal StepBudget? Source { get; }
+
+    /// <summary>False when the budget's own checks already prove the plan passes the engine's replay.</summary>
+    internal bool ReplayNeeded { get; }
 
     /// <summary>Work to run this step, in batch order.</summary>
     public IReadOnlyList<ScheduledWork> Scheduled { get; }
