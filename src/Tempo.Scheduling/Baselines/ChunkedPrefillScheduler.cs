@@ -14,6 +14,15 @@ internal class ChunkedPrefillScheduler : IScheduler
     private readonly IComparer<EngineRequest> _order;
     private readonly PreemptionMode _preemption;
     private readonly bool _queueOrder;
+    private readonly StaticKey _staticKey;
+    private readonly Comparison<EngineRequest> _compare;
+
+    // Reused across steps so that planning allocates nothing: results of Sorted / SortedTop are only read
+    // within the step that asked for them.
+    private readonly List<EngineRequest> _sorted = [];
+    private readonly List<EngineRequest> _top = [];
+    private readonly List<KeyedRequest> _topKeys = [];
+    private KeyedRequest[] _keys = new KeyedRequest[64];
 
     /// <summary>Creates the scheduler with a fixed queue order.</summary>
     /// <param name="name">Registry name.</param>
@@ -28,6 +37,18 @@ internal class ChunkedPrefillScheduler : IScheduler
         _queueOrder = ReferenceEquals(order, RequestOrder.Fcfs);
         _order = order ?? RequestOrder.Fcfs;
         _preemption = preemption;
+
+        // The two built-in comparer orders are a key then submission order, so they can take the keyed path
+        // (one key per request per step instead of two delegate calls per comparison) with the identical order.
+        _staticKey = order is null ? StaticKey.Arrival : ReferenceEquals(order, RequestOrder.Priority) ? StaticKey.PriorityThenArrival : StaticKey.None;
+        _compare = Compare;
+    }
+
+    private enum StaticKey
+    {
+        None,
+        Arrival,
+        PriorityThenArrival,
     }
 
     /// <inheritdoc />
@@ -80,8 +101,9 @@ internal class ChunkedPrefillScheduler : IScheduler
     {
         var running = Sorted(view.Running);
         var preempted = false;
-        foreach (var phasePrefill in new[] { false, true })
+        for (var phase = 0; phase < 2; phase++)
         {
+            var phasePrefill = phase == 1;
             for (var i = 0; i < running.Count; i++)
             {
                 var r = running[i];
@@ -119,8 +141,10 @@ internal class ChunkedPrefillScheduler : IScheduler
     /// <summary>Swaps requests back in, in queue order, while they fit.</summary>
     protected void ScheduleSwapped(SchedulerView view, StepBudget budget)
     {
-        foreach (var r in SortedTop(view.Swapped, budget.SequencesLeft + 1))
+        var queue = SortedTop(view.Swapped, budget.SequencesLeft + 1);
+        for (var i = 0; i < queue.Count; i++)
         {
+            var r = queue[i];
             var n = budget.MaxTokensFor(r);
             if (n == 0 || !budget.TrySchedule(r, n))
             {
@@ -132,8 +156,10 @@ internal class ChunkedPrefillScheduler : IScheduler
     /// <summary>Admits new prefills in queue order, chunked to the budget; stops at the first that does not fit (vLLM's head-of-line rule).</summary>
     protected void ScheduleWaiting(SchedulerView view, StepBudget budget)
     {
-        foreach (var r in SortedTop(view.Waiting, budget.SequencesLeft + 1))
+        var queue = SortedTop(view.Waiting, budget.SequencesLeft + 1);
+        for (var i = 0; i < queue.Count; i++)
         {
+            var r = queue[i];
             var n = budget.MaxTokensFor(r);
             if (n == 0 || !budget.TrySchedule(r, n))
             {
@@ -155,11 +181,12 @@ internal class ChunkedPrefillScheduler : IScheduler
             return SortedByKey(queue);
         }
 
-        var list = new List<EngineRequest>(queue);
+        _sorted.Clear();
+        _sorted.AddRange(queue);
 
         // List.Sort is unstable; every order breaks ties by submission sequence, so the result is deterministic.
-        list.Sort(Compare);
-        return list;
+        _sorted.Sort(_compare);
+        return _sorted;
     }
 
     /// <summary>
@@ -174,7 +201,8 @@ internal class ChunkedPrefillScheduler : IScheduler
             return Sorted(queue);
         }
 
-        var top = new List<EngineRequest>(count + 1);
+        var top = _top;
+        top.Clear();
         if (count <= 0)
         {
             return top;
@@ -182,11 +210,21 @@ internal class ChunkedPrefillScheduler : IScheduler
 
         if (UsesSortKey)
         {
-            var keys = new List<KeyedRequest>(count + 1);
-            foreach (var r in queue)
+            var keys = _topKeys;
+            keys.Clear();
+            for (var i = 0; i < queue.Count; i++)
             {
+                var r = queue[i];
                 var (primary, secondary) = SortKey(r);
-                InsertBounded(keys, new KeyedRequest(primary, secondary, r), count, static (a, b) => a.CompareTo(b));
+                var keyed = new KeyedRequest(primary, secondary, r);
+
+                // Most of a long queue ranks below the current worst kept: reject it without a delegate call.
+                if (keys.Count == count && keyed.CompareTo(keys[^1]) >= 0)
+                {
+                    continue;
+                }
+
+                InsertBounded(keys, keyed, count, static (a, b) => a.CompareTo(b));
             }
 
             foreach (var k in keys)
@@ -194,12 +232,13 @@ internal class ChunkedPrefillScheduler : IScheduler
                 top.Add(k.Request);
             }
 
+            keys.Clear();
             return top;
         }
 
-        foreach (var r in queue)
+        for (var i = 0; i < queue.Count; i++)
         {
-            InsertBounded(top, r, count, Compare);
+            InsertBounded(top, queue[i], count, _compare);
         }
 
         return top;
@@ -235,30 +274,45 @@ internal class ChunkedPrefillScheduler : IScheduler
     }
 
     /// <summary>True when the order is <see cref="SortKey"/> ascending (then submission order), which lets a sort compute each key once.</summary>
-    protected virtual bool UsesSortKey => false;
+    protected virtual bool UsesSortKey => _staticKey != StaticKey.None;
 
     /// <summary>The request's key when <see cref="UsesSortKey"/>: smaller is served first.</summary>
-    protected virtual (double Primary, double Secondary) SortKey(EngineRequest r) => default;
+    /// <remarks>The built-in FCFS and priority comparers map to (arrival, 0) and (priority, arrival): the same order, ties included.</remarks>
+    protected virtual (double Primary, double Secondary) SortKey(EngineRequest r) => _staticKey switch
+    {
+        StaticKey.Arrival => (r.ArrivalS, 0),
+        StaticKey.PriorityThenArrival => (r.Spec.Priority, r.ArrivalS),
+        _ => default,
+    };
 
     private List<EngineRequest> SortedByKey(IReadOnlyList<EngineRequest> queue)
     {
         // Keys can depend on the time or on per-program counters; computing them once per request per step
         // instead of once per comparison is what keeps long queues cheap.
-        var keys = new KeyedRequest[queue.Count];
-        for (var i = 0; i < keys.Length; i++)
+        var n = queue.Count;
+        if (_keys.Length < n)
+        {
+            _keys = new KeyedRequest[Math.Max(n, _keys.Length * 2)];
+        }
+
+        var keys = _keys.AsSpan(0, n);
+        for (var i = 0; i < n; i++)
         {
             var (primary, secondary) = SortKey(queue[i]);
             keys[i] = new KeyedRequest(primary, secondary, queue[i]);
         }
 
-        Array.Sort(keys);
-        var list = new List<EngineRequest>(keys.Length);
+        // Keys are unique (submission order breaks ties), so any sort gives this exact order.
+        keys.Sort();
+        _sorted.Clear();
         foreach (var k in keys)
         {
-            list.Add(k.Request);
+            _sorted.Add(k.Request);
         }
 
-        return list;
+        // Drop the request references so finished requests are not kept alive by the buffer.
+        keys.Clear();
+        return _sorted;
     }
 
     private readonly record struct KeyedRequest(double Primary, double Secondary, EngineRequest Request) : IComparable<KeyedRequest>

@@ -9,12 +9,24 @@ namespace Tempo.Scheduling.Baselines;
 /// </summary>
 internal class PrefillFirstScheduler(string name, IComparer<EngineRequest>? order = null) : ChunkedPrefillScheduler(name, order)
 {
+    // Reused every step (usually empty) so that the scan of the waiting queue allocates nothing.
+    private readonly List<EngineRequest> _tooLong = [];
+
     /// <inheritdoc />
     protected sealed override StepPlan PlanStep(SchedulerView view)
     {
         // Without chunking a prompt longer than the token budget can never run; vLLM marks it FINISHED_IGNORED
         // ("exceeds limit"). Leaving it queued would stall the engine forever once the running set drains.
-        var tooLong = view.Waiting.Where(r => r.PendingTokens > view.Config.TokenBudget).ToList();
+        var tooLong = _tooLong;
+        tooLong.Clear();
+        var waiting = view.Waiting;
+        for (var i = 0; i < waiting.Count; i++)
+        {
+            if (waiting[i].PendingTokens > view.Config.TokenBudget)
+            {
+                tooLong.Add(waiting[i]);
+            }
+        }
 
         // Like vLLM's max_num_seqs, the batch cap bounds the running set, so admission only fills free slots.
         var freeSlots = view.Config.MaxBatch - view.Running.Count;
@@ -46,8 +58,10 @@ internal class PrefillFirstScheduler(string name, IComparer<EngineRequest>? orde
     /// </summary>
     protected virtual void AdmitWholePrompts(SchedulerView view, StepBudget prefill)
     {
-        foreach (var r in Sorted(view.Waiting))
+        var waiting = Sorted(view.Waiting);
+        for (var i = 0; i < waiting.Count; i++)
         {
+            var r = waiting[i];
             if (prefill.Contains(r))
             {
                 continue;
