@@ -59,6 +59,8 @@ internal sealed class RequestStream(long id)
 /// </summary>
 internal sealed class EngineHost : IDisposable
 {
+    private const double IdleBackoffS = 0.001;
+
     private readonly Channel<Command> _commands = Channel.CreateUnbounded<Command>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Dictionary<long, Live> _live = [];
     private readonly Dictionary<string, (long Id, double ArrivalS)> _jobs = new(StringComparer.Ordinal);
@@ -220,8 +222,16 @@ internal sealed class EngineHost : IDisposable
                 Apply();
                 if (_engine.HasWork)
                 {
-                    _engine.Step();
+                    var idleBefore = _engine.Stats.IdleSteps;
+                    var duration = _engine.Step();
                     Publish();
+                    if (_engine.Stats.IdleSteps > idleBefore && duration < IdleBackoffS)
+                    {
+                        // The policy ran nothing (deferral, KV full) and a real executor returns at once for an empty
+                        // batch: without a pause this loop would spin a core until the plan changes.
+                        Thread.Sleep(TimeSpan.FromSeconds(IdleBackoffS));
+                    }
+
                     continue;
                 }
 
