@@ -42,4 +42,44 @@ public class PercentileTests
         Assert.Equal(9.91, s.P99, 12);
         Assert.Same(LatencySummary.Empty, Percentile.Summarise([]));
     }
+    [Theory]
+    [InlineData(10, false)]
+    [InlineData(50_000, false)]
+    [InlineData(50_000, true)]
+    public void Sort_AnySample_EqualsArraySortBitForBit(int n, bool withNegatives)
+    {
+        // Latency-like values (many exact repeats, some zeros) take the radix path; negatives and -0 the fallback.
+        var rng = new Random(n);
+        var values = new double[n];
+        for (var i = 0; i < n; i++)
+        {
+            values[i] = i % 7 == 0 ? 0.02 : i % 11 == 0 ? 0 : rng.NextDouble() * (i % 3 == 0 ? 30 : 0.05);
+            if (withNegatives && i % 5 == 0)
+            {
+                values[i] = i % 10 == 0 ? -0.0 : -values[i];
+            }
+        }
+
+        var expected = (double[])values.Clone();
+        Array.Sort(expected);
+        Percentile.Sort(values);
+
+        Assert.Equal(expected.Select(BitConverter.DoubleToInt64Bits), values.Select(BitConverter.DoubleToInt64Bits));
+    }
+
+    [Fact]
+    public void MergeSorted_SortedParts_EqualsSortedConcatenation()
+    {
+        var rng = new Random(3);
+        double[][] parts = [[.. Enumerable.Range(0, 5_000).Select(_ => rng.NextDouble())], [], [.. Enumerable.Range(0, 3_000).Select(_ => Math.Round(rng.NextDouble(), 2))]];
+        foreach (var part in parts)
+        {
+            Array.Sort(part);
+        }
+
+        var expected = parts.SelectMany(p => p).ToArray();
+        Array.Sort(expected);
+
+        Assert.Equal(expected, Percentile.MergeSorted(parts));
+    }
 }
