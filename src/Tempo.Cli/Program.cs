@@ -13,6 +13,7 @@ public static class Program
         root.Subcommands.Add(PredictorCommand.Create());
         root.Subcommands.Add(MakeModelCommand.Create());
         root.Subcommands.Add(ServeCommand.Create());
+        root.Subcommands.Add(BenchCommand.Create());
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {
