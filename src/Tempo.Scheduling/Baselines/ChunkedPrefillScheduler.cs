@@ -141,6 +141,13 @@ internal class ChunkedPrefillScheduler : IScheduler
     /// <summary>Swaps requests back in, in queue order, while they fit.</summary>
     protected void ScheduleSwapped(SchedulerView view, StepBudget budget)
     {
+        // With no sequence or token left the first candidate cannot fit and the loop stops at once, so ranking a
+        // long queue (the common case of a full batch) is skipped; keys are pure, so nothing else changes.
+        if (budget.SequencesLeft == 0 || budget.TokensLeft == 0)
+        {
+            return;
+        }
+
         var queue = SortedTop(view.Swapped, budget.SequencesLeft + 1);
         for (var i = 0; i < queue.Count; i++)
         {
@@ -156,6 +163,13 @@ internal class ChunkedPrefillScheduler : IScheduler
     /// <summary>Admits new prefills in queue order, chunked to the budget; stops at the first that does not fit (vLLM's head-of-line rule).</summary>
     protected void ScheduleWaiting(SchedulerView view, StepBudget budget)
     {
+        // With no sequence or token left the first candidate cannot fit and the loop stops at once, so ranking a
+        // long queue (the common case of a full batch) is skipped; keys are pure, so nothing else changes.
+        if (budget.SequencesLeft == 0 || budget.TokensLeft == 0)
+        {
+            return;
+        }
+
         var queue = SortedTop(view.Waiting, budget.SequencesLeft + 1);
         for (var i = 0; i < queue.Count; i++)
         {
