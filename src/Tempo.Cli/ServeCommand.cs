@@ -123,7 +123,7 @@ internal static class ServeCommand
         }
         catch (Exception e) when (e is not (ArgumentException or IOException))
         {
-            backend.Dispose();
+            // StartAsync has released the backend already.
             throw new CliUsageException($"could not start the server: {e.Message}");
         }
 

@@ -66,10 +66,58 @@ public sealed class TempoServer : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(backend);
-        options.Validate();
-        var address = ListenAddress(options.Host);
-        var modelName = string.IsNullOrWhiteSpace(options.ServedModelName) ? backend.ModelName : options.ServedModelName;
+        WebApplication? app = null;
+        EngineHost? host = null;
+        try
+        {
+            options.Validate();
+            app = Build(options, logging);
+            var modelName = string.IsNullOrWhiteSpace(options.ServedModelName) ? backend.ModelName : options.ServedModelName;
+            var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Tempo.Server");
+            var metrics = new ServingMetrics(modelName);
+            host = new EngineHost(backend, options, metrics, logger);
+            var engine = host;
+            var admission = new Admission(options, backend, host.Config, modelName);
+            var endpoints = new ServingEndpoints(host, admission, metrics, options, modelName, logger);
+            app.Use(endpoints.RequireApiKey);
+            app.MapPost("/v1/chat/completions", endpoints.Chat);
+            app.MapPost("/v1/completions", endpoints.Completion);
+            app.MapGet("/v1/models", endpoints.Models);
+            app.MapGet("/health", endpoints.Health);
+            app.MapGet("/metrics", endpoints.Metrics);
+            app.Lifetime.ApplicationStopping.Register(() => engine.BeginDrain(options.ShutdownGrace));
+            await app.StartAsync(cancellationToken);
 
+            var bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault()
+                ?? throw new InvalidOperationException("Kestrel reported no listening address");
+            var baseAddress = bound.TrimEnd('/') + "/";
+            ServerLog.Started(logger, modelName, host.PolicyName, host.Config.MaxBatch, host.Config.TokenBudget, host.Config.MaxModelLen, baseAddress);
+            return new TempoServer(app, host, modelName, new Uri(baseAddress));
+        }
+        catch
+        {
+            // The server owns the backend from the call on: a failed start releases it (the host does, once built).
+            if (host is not null)
+            {
+                host.Dispose();
+            }
+            else
+            {
+                backend.Dispose();
+            }
+
+            if (app is not null)
+            {
+                await app.DisposeAsync();
+            }
+
+            throw;
+        }
+    }
+
+    private static WebApplication Build(ServerOptions options, Action<ILoggingBuilder>? logging)
+    {
+        var address = ListenAddress(options.Host);
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         logging?.Invoke(builder.Logging);
@@ -85,36 +133,7 @@ public sealed class TempoServer : IAsyncDisposable
             builder.Services.AddSingleton<IHostLifetime, InProcessLifetime>();
         }
 
-        var app = builder.Build();
-        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Tempo.Server");
-        var metrics = new ServingMetrics(modelName);
-        var host = new EngineHost(backend, options, metrics, logger);
-        try
-        {
-            var admission = new Admission(options, backend, host.Config, modelName);
-            var endpoints = new ServingEndpoints(host, admission, metrics, options, modelName, logger);
-            app.Use(endpoints.RequireApiKey);
-            app.MapPost("/v1/chat/completions", endpoints.Chat);
-            app.MapPost("/v1/completions", endpoints.Completion);
-            app.MapGet("/v1/models", endpoints.Models);
-            app.MapGet("/health", endpoints.Health);
-            app.MapGet("/metrics", endpoints.Metrics);
-            app.Lifetime.ApplicationStopping.Register(() => host.BeginDrain(options.ShutdownGrace));
-            await app.StartAsync(cancellationToken);
-        }
-        catch
-        {
-            host.Dispose();
-            await app.DisposeAsync();
-            throw;
-        }
-
-        var bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault()
-            ?? throw new InvalidOperationException("Kestrel reported no listening address");
-        var baseAddress = bound.TrimEnd('/') + "/";
-        var server = new TempoServer(app, host, modelName, new Uri(baseAddress));
-        ServerLog.Started(logger, modelName, host.PolicyName, host.Config.MaxBatch, host.Config.TokenBudget, host.Config.MaxModelLen, baseAddress);
-        return server;
+        return builder.Build();
     }
 
     /// <summary>

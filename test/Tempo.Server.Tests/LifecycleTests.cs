@@ -86,6 +86,25 @@ public sealed class LifecycleTests
     }
 
     [Fact]
+    public async Task StartAsync_PortTaken_ThrowsIOException()
+    {
+        await using var f = await ServerFixture.Start();
+        var options = new ServerOptions { Port = f.Server.BaseAddress.Port, StatsInterval = TimeSpan.Zero };
+
+        await Assert.ThrowsAnyAsync<IOException>(() => TempoServer.StartAsync(options, new SimulatedBackend(Simulation.Profiles.CostProfile.Default)));
+    }
+
+    [Fact]
+    public async Task StartAsync_UnknownPolicy_ThrowsArgumentException()
+    {
+        var options = new ServerOptions { Port = 0, Policy = "no-such-policy" };
+
+        var e = await Assert.ThrowsAsync<ArgumentException>(() => TempoServer.StartAsync(options, new SimulatedBackend(Simulation.Profiles.CostProfile.Default)));
+
+        Assert.Contains("no-such-policy", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Drain_NewRequest_Gets503AndHealthReportsUnavailable()
     {
         await using var f = await ServerFixture.Start(o => o with { ShutdownGrace = TimeSpan.FromSeconds(20) });
