@@ -6,61 +6,77 @@ namespace Tempo.LoadGen;
 
 /// <summary>
 /// Prompt text of about <see cref="RequestSpec.PromptTokens"/> tokens. The server's tokenizer decides the real count,
-/// so this is an approximation: we count one token per whitespace-separated word, which holds for the short common
-/// English words used as filler in the Llama and GPT BPE vocabularies (each is one token with its leading space).
-/// The workload's own prompt text is used when it has one, cut or padded with filler to the target word count.
+/// so this is an approximation that two common estimates agree on: one token per whitespace-separated word (BPE
+/// vocabularies such as Llama's and GPT's hold short common English words as one token with their leading space) and
+/// four characters per token (the rule of thumb, and what tokenizer-less servers such as our simulated engine use).
+/// A prompt is grown word by word while both estimates stay within the target: the workload's own prompt text first,
+/// when it has one, then filler.
 /// </summary>
 internal static class SyntheticPrompt
 {
-    // Common one-token words. A varied cycle rather than one repeated word: a degenerate prompt can trip repetition
-    // heuristics, and starting at a per-request offset keeps different requests from sharing a cached prefix.
+    /// <summary>Characters per token of the second estimate.</summary>
+    public const int CharsPerToken = 4;
+
+    // Common three-letter words: with the separating space each is exactly four characters, so a filler prompt meets
+    // both estimates at once. A varied cycle rather than one repeated word (a degenerate prompt can trip repetition
+    // heuristics), started at a per-request offset so unrelated requests do not share a cached prefix.
     private static readonly string[] Filler =
     [
-        "the", "data", "report", "we", "found", "that", "some", "results", "were", "different", "from", "what",
-        "our", "team", "expected", "after", "reading", "several", "pages", "and", "notes", "about", "this", "topic",
-        "in", "previous", "meetings", "with", "a", "client", "who", "asked", "for", "more", "details", "on", "it",
-        "new", "plan", "work", "time", "year", "people", "way", "day", "man", "thing", "world", "life", "hand",
-        "part", "place", "case", "week", "system", "program", "question", "government", "number", "night", "point",
+        "the", "and", "for", "you", "not", "are", "all", "new", "one", "can", "has", "was", "but", "our", "out", "day",
+        "get", "may", "see", "way", "who", "now", "how", "its", "two", "man", "old", "any", "few", "use", "set", "end",
+        "why", "let", "put", "say", "she", "too", "own", "big", "far", "off", "run", "got", "yes", "top", "low", "job",
     ];
 
     /// <summary>The prompt for <paramref name="spec"/>.</summary>
     public static string For(RequestSpec spec)
     {
         var target = Math.Max(1, spec.PromptTokens);
-        var sb = new StringBuilder(target * 6);
+        var sb = new StringBuilder(target * CharsPerToken);
         var words = 0;
         if (!string.IsNullOrWhiteSpace(spec.PromptText))
         {
             foreach (var word in spec.PromptText.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries))
             {
-                if (words == target)
+                if (!TryAppend(sb, ref words, word, target))
                 {
                     break;
                 }
-
-                Append(sb, word);
-                words++;
             }
         }
 
         var next = (int)(Math.Abs(spec.Id * 7919) % Filler.Length);
-        while (words < target)
+        while (TryAppend(sb, ref words, Filler[next], target))
         {
-            Append(sb, Filler[next]);
             next = (next + 1) % Filler.Length;
-            words++;
+        }
+
+        if (sb.Length == 0)
+        {
+            // A first word longer than the whole budget: a prompt cannot be empty.
+            sb.Append(Filler[next]);
         }
 
         return sb.ToString();
     }
 
-    private static void Append(StringBuilder sb, string word)
+    /// <summary>Estimated tokens of <paramref name="words"/> words in <paramref name="chars"/> characters.</summary>
+    public static int Estimate(int words, int chars) => Math.Max(words, (chars + CharsPerToken - 1) / CharsPerToken);
+
+    private static bool TryAppend(StringBuilder sb, ref int words, string word, int target)
     {
+        var chars = sb.Length + (sb.Length > 0 ? 1 : 0) + word.Length;
+        if (Estimate(words + 1, chars) > target)
+        {
+            return false;
+        }
+
         if (sb.Length > 0)
         {
             sb.Append(' ');
         }
 
         sb.Append(word);
+        words++;
+        return true;
     }
 }

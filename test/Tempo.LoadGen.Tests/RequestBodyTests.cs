@@ -68,11 +68,25 @@ public sealed class RequestBodyTests
         var shortText = Specs.Latency(1, 0, 1, prompt: 10) with { PromptText = "Explain  how\nthis works" };
         var longText = Specs.Latency(2, 0, 1, prompt: 2) with { PromptText = "one two three four" };
 
-        var padded = SyntheticPrompt.For(shortText).Split(' ');
-        Assert.Equal(10, padded.Length);
-        Assert.Equal(["Explain", "how", "this", "works"], padded[..4]);
+        var padded = SyntheticPrompt.For(shortText);
+        Assert.StartsWith("Explain how this works ", padded, StringComparison.Ordinal);
+        Assert.Equal(10, Estimate(padded));
         Assert.Equal("one two", SyntheticPrompt.For(longText));
     }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(7)]
+    [InlineData(500)]
+    public void For_FillerOnly_OneWordAndFourCharactersPerToken(int tokens)
+    {
+        var prompt = SyntheticPrompt.For(Specs.Latency(5, 0, 1, prompt: tokens));
+
+        Assert.Equal(tokens, prompt.Split(' ').Length);
+        Assert.Equal(tokens, (prompt.Length + 3) / 4);
+    }
+
+    private static int Estimate(string prompt) => SyntheticPrompt.Estimate(prompt.Split(' ').Length, prompt.Length);
 
     [Fact]
     public void For_DifferentRequests_StartDifferently()
