@@ -4,7 +4,6 @@ using System.Globalization;
 using Spectre.Console;
 
 using Tempo.LoadGen;
-using Tempo.Simulation.Reports;
 using Tempo.Simulation.Workloads;
 
 namespace Tempo.Cli;
@@ -233,32 +232,8 @@ internal static class BenchCommand
         var label = settings.Label ?? result.Model;
         var rate = settings.Rate ?? Math.Round(result.ScheduledRate, 3);
         var doc = result.ToDocument(settings.Describe(workload.Name, result), label, rate);
-        if (settings.OutDir is { } dir)
-        {
-            var files = ResultsWriter.WriteDirectory(dir, doc);
-            Console.Error.WriteLine($"wrote {string.Join(", ", files.Select(Path.GetFileName))} to {Path.GetFullPath(dir)}");
-        }
-
-        switch (settings.Format)
-        {
-            case OutputFormat.Json:
-                Console.Out.WriteLine(ResultsWriter.ToJson(doc));
-                break;
-            case OutputFormat.Csv:
-                Console.Out.Write(ResultsWriter.ToCsv(doc));
-                break;
-            default:
-                var console = AnsiConsole.Console;
-                if (Console.IsOutputRedirected)
-                {
-                    // Files and pipes get the whole table rather than one wrapped to 80 columns.
-                    console.Profile.Width = 200;
-                }
-
-                console.MarkupLine($"[bold]{Markup.Escape(workload.Name)}[/] against [bold]{Markup.Escape(settings.BaseUrl.ToString())}[/] (model {Markup.Escape(result.Model)}), {result.Sent} calls sent, seed {settings.Seed}, measured by the client");
-                ResultsTable.Write(console, doc);
-                break;
-        }
+        ResultsOutput.Write(doc, settings.OutDir, settings.Format,
+            $"[bold]{Markup.Escape(workload.Name)}[/] against [bold]{Markup.Escape(settings.BaseUrl.ToString())}[/] (model {Markup.Escape(result.Model)}), {result.Sent} calls sent, seed {settings.Seed}, measured by the client");
 
         // Exit 3 when nothing completed: the numbers describe a server that was not serving.
         return result.Metrics.Total.Completed > 0 ? 0 : 3;

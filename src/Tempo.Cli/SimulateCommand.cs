@@ -194,32 +194,8 @@ internal static class SimulateCommand
         }
 
         var doc = ResultsDocument.From(config, summaries);
-        if (settings.OutDir is { } dir)
-        {
-            var files = ResultsWriter.WriteDirectory(dir, doc);
-            Console.Error.WriteLine($"wrote {string.Join(", ", files.Select(Path.GetFileName))} to {Path.GetFullPath(dir)}");
-        }
-
-        switch (settings.Format)
-        {
-            case OutputFormat.Json:
-                Console.Out.WriteLine(ResultsWriter.ToJson(doc));
-                break;
-            case OutputFormat.Csv:
-                Console.Out.Write(ResultsWriter.ToCsv(doc));
-                break;
-            default:
-                var console = AnsiConsole.Console;
-                if (Console.IsOutputRedirected)
-                {
-                    // Files and pipes get the whole table rather than one wrapped to 80 columns.
-                    console.Profile.Width = 200;
-                }
-
-                console.MarkupLine($"[bold]{Markup.Escape(probe.Name)}[/] on [bold]{Markup.Escape(profile.Name)}[/], batch {settings.MaxBatch}, {settings.Requests} arrivals per run, seed {settings.Seed}");
-                ResultsTable.Write(console, doc);
-                break;
-        }
+        ResultsOutput.Write(doc, settings.OutDir, settings.Format,
+            $"[bold]{Markup.Escape(probe.Name)}[/] on [bold]{Markup.Escape(profile.Name)}[/], batch {settings.MaxBatch}, {settings.Requests} arrivals per run, seed {settings.Seed}");
 
         return result.Runs.Any(r => r.Outcome != Simulation.SimulationOutcome.Completed) ? 3 : 0;
     }

@@ -19,9 +19,11 @@ public sealed class LoadGeneratorTests
         var r = Assert.Single(result.Records);
         Assert.Equal(FinishReason.Length, r.Reason);
         Assert.Equal(5, r.TokenTimesS.Count);
-        Assert.InRange(r.TtftS!.Value, 0.19, 0.40);
-        Assert.All(r.TbtGapsS(), g => Assert.InRange(g, 0.040, 0.150));
-        Assert.InRange(r.E2eS, 0.39, 0.70);
+        // Lower bounds are what the server enforces; upper bounds leave room for a loaded 2-core CI machine. A single
+        // late chunk shortens the gap after it, so the gaps are checked on average, not one by one.
+        Assert.InRange(r.TtftS!.Value, 0.19, 0.80);
+        Assert.InRange(r.TbtGapsS().Average(), 0.040, 0.200);
+        Assert.InRange(r.E2eS, 0.39, 1.20);
         Assert.True(r.FinishS >= r.TokenTimesS[^1]);
         Assert.Equal(r.ArrivalS, r.Spec.ArrivalS);
         Assert.Equal(1, result.Metrics.Total.SloMet);
@@ -42,7 +44,7 @@ public sealed class LoadGeneratorTests
         for (var i = 0; i < schedule.Length; i++)
         {
             // Open loop: each send follows the schedule although every earlier response is still a second away.
-            Assert.InRange(sends[i], schedule[i] - 0.001, schedule[i] + 0.15);
+            Assert.InRange(sends[i], schedule[i] - 0.001, schedule[i] + 0.30);
         }
 
         var served = server.Served;
@@ -53,7 +55,7 @@ public sealed class LoadGeneratorTests
         Assert.Equal(0, result.DelayedByLimit);
         Assert.All(result.Records, r => Assert.True(r.Completed));
         Assert.Equal(10, result.ScheduledRate, 6);
-        Assert.InRange(result.WallS, 1.4, 2.5);
+        Assert.InRange(result.WallS, 1.4, 4.0);
     }
 
     [Fact]

@@ -1,0 +1,43 @@
+using Spectre.Console;
+
+using Tempo.Simulation.Reports;
+
+namespace Tempo.Cli;
+
+/// <summary>The output step shared by <c>simulate</c> and <c>bench</c>: optional results folder, then stdout in the chosen format.</summary>
+internal static class ResultsOutput
+{
+    /// <param name="doc">The results.</param>
+    /// <param name="outDir">Folder for results.json, results.csv and plots, or null.</param>
+    /// <param name="format">Stdout format.</param>
+    /// <param name="headingMarkup">Spectre markup line printed above the table (escaped by the caller).</param>
+    public static void Write(ResultsDocument doc, string? outDir, OutputFormat format, string headingMarkup)
+    {
+        if (outDir is { } dir)
+        {
+            var files = ResultsWriter.WriteDirectory(dir, doc);
+            Console.Error.WriteLine($"wrote {string.Join(", ", files.Select(Path.GetFileName))} to {Path.GetFullPath(dir)}");
+        }
+
+        switch (format)
+        {
+            case OutputFormat.Json:
+                Console.Out.WriteLine(ResultsWriter.ToJson(doc));
+                break;
+            case OutputFormat.Csv:
+                Console.Out.Write(ResultsWriter.ToCsv(doc));
+                break;
+            default:
+                var console = AnsiConsole.Console;
+                if (Console.IsOutputRedirected)
+                {
+                    // Files and pipes get the whole table rather than one wrapped to 80 columns.
+                    console.Profile.Width = 200;
+                }
+
+                console.MarkupLine(headingMarkup);
+                ResultsTable.Write(console, doc);
+                break;
+        }
+    }
+}
