@@ -160,7 +160,8 @@ public sealed class WireFormatTests
 
         var duration = engine.Step();
 
-        // A 100-token prefill on the A100 profile is modelled at ~21 ms; sleeping has ~1 ms granularity.
-        Assert.InRange(duration!.Value, 0.018, 0.2);
+        // A 100-token prefill on the A100 profile is modelled at ~21 ms; sleeping has ~1 ms granularity, and a busy
+        // CI machine may wake the thread late, so only the lower bound is tight.
+        Assert.InRange(duration!.Value, 0.018, 0.5);
     }
 }
