@@ -144,11 +144,7 @@ internal static class BenchCommand
             throw new CliUsageException($"--timeout must be a positive number of seconds, got {timeout.ToString(CultureInfo.InvariantCulture)}");
         }
 
-        var cv = parse.GetValue(CvOption);
-        if (!double.IsFinite(cv) || cv <= 0)
-        {
-            throw new CliUsageException($"--cv must be a positive number, got {cv.ToString(CultureInfo.InvariantCulture)}");
-        }
+        var cv = OptionParsing.PositiveCv(parse.GetValue(CvOption));
 
         var endpoint = parse.GetValue(EndpointOption)!.Trim().ToLowerInvariant() switch
         {
@@ -156,20 +152,8 @@ internal static class BenchCommand
             "chat" => ApiEndpoint.Chat,
             var other => throw new CliUsageException($"--endpoint: unknown endpoint '{other}'; use completions or chat"),
         };
-        var format = parse.GetValue(FormatOption)!.Trim().ToLowerInvariant() switch
-        {
-            "table" => OutputFormat.Table,
-            "json" => OutputFormat.Json,
-            "csv" => OutputFormat.Csv,
-            var other => throw new CliUsageException($"--format: unknown format '{other}'; use table, json or csv"),
-        };
-        var arrival = parse.GetValue(ArrivalOption)!.Trim().ToLowerInvariant() switch
-        {
-            "reference" => ArrivalProcess.Reference,
-            "poisson" => ArrivalProcess.Poisson,
-            "gamma" => ArrivalProcess.Gamma,
-            var other => throw new CliUsageException($"--arrival: unknown process '{other}'; use reference, poisson or gamma"),
-        };
+        var format = OptionParsing.Format(parse.GetValue(FormatOption)!);
+        var arrival = OptionParsing.Arrival(parse.GetValue(ArrivalOption)!);
         var requests = parse.GetValue(RequestsOption);
         var model = parse.GetValue(ModelOption);
         if (model is not null && string.IsNullOrWhiteSpace(model))

@@ -1,5 +1,7 @@
 using System.Globalization;
 
+using Tempo.Simulation.Workloads;
+
 namespace Tempo.Cli;
 
 /// <summary>Parsing of list-valued options with one-line errors.</summary>
@@ -37,4 +39,26 @@ internal static class OptionParsing
     /// <summary>Throws unless <paramref name="value"/> is positive.</summary>
     public static int Positive(int value, string option) =>
         value > 0 ? value : throw new CliUsageException($"{option} must be positive, got {value}");
+
+    /// <summary>Parses <c>--format</c>: table, json or csv.</summary>
+    public static OutputFormat Format(string value) => value.Trim().ToLowerInvariant() switch
+    {
+        "table" => OutputFormat.Table,
+        "json" => OutputFormat.Json,
+        "csv" => OutputFormat.Csv,
+        var other => throw new CliUsageException($"--format: unknown format '{other}'; use table, json or csv"),
+    };
+
+    /// <summary>Parses <c>--arrival</c>: reference, poisson or gamma.</summary>
+    public static ArrivalProcess Arrival(string value) => value.Trim().ToLowerInvariant() switch
+    {
+        "reference" => ArrivalProcess.Reference,
+        "poisson" => ArrivalProcess.Poisson,
+        "gamma" => ArrivalProcess.Gamma,
+        var other => throw new CliUsageException($"--arrival: unknown process '{other}'; use reference, poisson or gamma"),
+    };
+
+    /// <summary>Checks <c>--cv</c>: a positive finite coefficient of variation.</summary>
+    public static double PositiveCv(double cv) =>
+        double.IsFinite(cv) && cv > 0 ? cv : throw new CliUsageException($"--cv must be a positive number, got {cv.ToString(CultureInfo.InvariantCulture)}");
 }

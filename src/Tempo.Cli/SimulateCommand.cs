@@ -113,25 +113,9 @@ internal static class SimulateCommand
         var policies = parse.GetValue(PoliciesOption) is { } p
             ? OptionParsing.List(p, "--policies").Select(name => PolicyRegistry.Get(name).Name).ToList()
             : [.. PolicyRegistry.All.Select(i => i.Name)];
-        var format = parse.GetValue(FormatOption)!.Trim().ToLowerInvariant() switch
-        {
-            "table" => OutputFormat.Table,
-            "json" => OutputFormat.Json,
-            "csv" => OutputFormat.Csv,
-            var other => throw new CliUsageException($"--format: unknown format '{other}'; use table, json or csv"),
-        };
-        var arrival = parse.GetValue(ArrivalOption)!.Trim().ToLowerInvariant() switch
-        {
-            "reference" => ArrivalProcess.Reference,
-            "poisson" => ArrivalProcess.Poisson,
-            "gamma" => ArrivalProcess.Gamma,
-            var other => throw new CliUsageException($"--arrival: unknown process '{other}'; use reference, poisson or gamma"),
-        };
-        var cv = parse.GetValue(CvOption);
-        if (!double.IsFinite(cv) || cv <= 0)
-        {
-            throw new CliUsageException($"--cv must be a positive number, got {cv.ToString(CultureInfo.InvariantCulture)}");
-        }
+        var format = OptionParsing.Format(parse.GetValue(FormatOption)!);
+        var arrival = OptionParsing.Arrival(parse.GetValue(ArrivalOption)!);
+        var cv = OptionParsing.PositiveCv(parse.GetValue(CvOption));
 
         var predictor = parse.GetValue(PredictorOption)!.Trim().ToLowerInvariant();
         if (!Tempo.Scheduling.Prediction.LengthPredictors.Names.Contains(predictor))
