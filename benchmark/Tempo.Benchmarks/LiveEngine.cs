@@ -1,5 +1,6 @@
 using Tempo.Engine;
 using Tempo.Scheduling;
+using Tempo.Scheduling.Collective;
 using Tempo.Scheduling.Prediction;
 using Tempo.Scheduling.Tempo;
 using Tempo.Simulation.Profiles;
@@ -38,6 +39,9 @@ internal sealed class LiveEngine
             Predictor = LengthPredictors.Create("fixed"),
             Seed = 7,
             Tempo = tempo,
+
+            // As `tempo simulate` does: only tempo-oracle reads the true graphs, the others ignore them.
+            TrueJobGraphs = JobGraphs.FromRequests(workload.Requests),
         });
         var clock = new VirtualClock();
         var engine = new EngineCore(config, scheduler, new CostModel(profile).CreateExecutor(clock), clock);
