@@ -6,7 +6,11 @@ namespace Tempo.Engine;
 /// <param name="ContextBefore">Tokens already in its KV before this step.</param>
 /// <param name="IsDecode">True for a one-token decode, false for a prefill chunk.</param>
 /// <param name="ProducesToken">True when this work completes the pending tokens, so an output token is sampled.</param>
-public readonly record struct BatchEntry(EngineRequest Request, int Tokens, int ContextBefore, bool IsDecode, bool ProducesToken);
+public readonly record struct BatchEntry(EngineRequest Request, int Tokens, int ContextBefore, bool IsDecode, bool ProducesToken)
+{
+    /// <summary>The entry's work without the request.</summary>
+    public WorkShape Shape => new(Tokens, ContextBefore, IsDecode, ProducesToken);
+}
 
 /// <summary>What the executor must run in one step: KV moves, then one forward pass over the entries.</summary>
 public sealed class StepBatch

@@ -24,6 +24,7 @@ public sealed class CostModel
     private readonly double _prefillG;
     private readonly double _kvSave;
     private readonly double _fixedMs;
+    private readonly double _outputMs;
     private readonly double _swapMs;
 
     /// <summary>Builds the model; the profile is validated first.</summary>
@@ -43,6 +44,7 @@ public sealed class CostModel
         _prefillG = profile.PrefillAttnGMs;
         _kvSave = profile.KvSaveMs;
         _fixedMs = profile.FixedMs;
+        _outputMs = profile.OutputMs;
         _swapMs = profile.SwapMsPerBlock;
         _linDense = new double[DenseLimit + 1];
         for (var n = 0; n <= DenseLimit; n++)
@@ -69,13 +71,25 @@ public sealed class CostModel
     }
 
     /// <summary>Modelled duration in seconds of a forward pass over <paramref name="entries"/> plus <paramref name="swapBlocks"/> KV blocks moved.</summary>
-    /// <remarks>Only <see cref="BatchEntry.Tokens"/>, <see cref="BatchEntry.ContextBefore"/> and <see cref="BatchEntry.IsDecode"/> are read.</remarks>
+    /// <remarks>Only the entries' shapes (<see cref="BatchEntry.Shape"/>) are read.</remarks>
     public double StepTimeS(ReadOnlySpan<BatchEntry> entries, int swapBlocks)
     {
         var acc = default(Accumulator);
         foreach (ref readonly var e in entries)
         {
-            Add(ref acc, e);
+            Add(ref acc, e.Tokens, e.ContextBefore, e.IsDecode, e.ProducesToken);
+        }
+
+        return Finish(acc, swapBlocks);
+    }
+
+    /// <summary>Modelled duration in seconds of a forward pass over <paramref name="work"/> plus <paramref name="swapBlocks"/> KV blocks moved.</summary>
+    public double ShapeTimeS(ReadOnlySpan<WorkShape> work, int swapBlocks)
+    {
+        var acc = default(Accumulator);
+        foreach (ref readonly var w in work)
+        {
+            Add(ref acc, w.Tokens, w.ContextBefore, w.IsDecode, w.ProducesToken);
         }
 
         return Finish(acc, swapBlocks);
@@ -96,25 +110,27 @@ public sealed class CostModel
         var acc = default(Accumulator);
         for (var i = 0; i < entries.Count; i++)
         {
-            Add(ref acc, entries[i]);
+            var e = entries[i];
+            Add(ref acc, e.Tokens, e.ContextBefore, e.IsDecode, e.ProducesToken);
         }
 
         return Finish(acc, swapBlocks);
     }
 
-    private void Add(ref Accumulator acc, in BatchEntry e)
+    private void Add(ref Accumulator acc, int tokens, int contextBefore, bool isDecode, bool producesToken)
     {
-        acc.Tokens += e.Tokens;
-        if (e.IsDecode)
+        acc.Tokens += tokens;
+        acc.Outputs += producesToken ? 1 : 0;
+        if (isDecode)
         {
             acc.Decodes++;
             // The new token attends to the cached context and to itself.
-            acc.DecodeContext += e.ContextBefore + e.Tokens;
+            acc.DecodeContext += contextBefore + tokens;
         }
         else
         {
-            acc.PrefillPerLayerMs += PrefillPerLayerMs(e.Tokens, e.ContextBefore);
-            acc.PrefillTokens += e.Tokens;
+            acc.PrefillPerLayerMs += PrefillPerLayerMs(tokens, contextBefore);
+            acc.PrefillTokens += tokens;
         }
     }
 
@@ -125,7 +141,8 @@ public sealed class CostModel
         {
             ms += LinearMs(acc.Tokens)
                 + DecodeAttentionMs(acc.Decodes, acc.DecodeContext)
-                + (_layers * (acc.PrefillPerLayerMs + (_kvSave * acc.PrefillTokens)));
+                + (_layers * (acc.PrefillPerLayerMs + (_kvSave * acc.PrefillTokens)))
+                + (_outputMs * acc.Outputs);
         }
 
         return ms / 1000;
@@ -162,6 +179,7 @@ public sealed class CostModel
     {
         public int Tokens;
         public int Decodes;
+        public int Outputs;
         public long DecodeContext;
         public int PrefillTokens;
         public double PrefillPerLayerMs;

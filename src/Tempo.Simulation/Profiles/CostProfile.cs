@@ -15,7 +15,7 @@ namespace Tempo.Simulation.Profiles;
 /// <remarks>
 /// One iteration costs, in milliseconds,
 /// <c>T_lin(N) + L·(a_d + b_d·ΣK_d)·(g if B_d &gt; 1) + Σ_j L·(a_p + β_p·c_j + g_p·(c_j·k_j + c_j²/2)) + L·s·Σc_j
-/// + t_fixed + swap·blocks</c>, where the decode term applies only when B_d &gt; 0.
+/// + t_fixed + o·outputs + swap·blocks</c>, where the decode term applies only when B_d &gt; 0.
 /// </remarks>
 public sealed record CostProfile
 {
@@ -69,6 +69,13 @@ public sealed record CostProfile
 
     /// <summary>t_fixed: per-iteration overhead outside the layers (LM head, sampling, framework), ms.</summary>
     public required double FixedMs { get; init; }
+
+    /// <summary>
+    /// Cost of each sampled output token (LM head over the vocabulary plus sampling), ms. Zero on GPUs, where the LM
+    /// head is memory-bound and folded into <see cref="FixedMs"/>; on a CPU it is compute-bound, so a step costs it
+    /// once per sequence that samples (calibrated profiles fit it).
+    /// </summary>
+    public double OutputMs { get; init; }
 
     /// <summary>Time to move one KV block between GPU and CPU memory, ms (swap-out and swap-in alike).</summary>
     public required double SwapMsPerBlock { get; init; }
@@ -196,6 +203,7 @@ public sealed record CostProfile
         NonNegative(PrefillAttnGMs, "prefill_attn_g_ms");
         NonNegative(KvSaveMs, "kv_save_ms");
         NonNegative(FixedMs, "fixed_ms");
+        NonNegative(OutputMs, "output_ms");
         NonNegative(SwapMsPerBlock, "swap_ms_per_block");
         Require(KvGpuBlocks > 0, $"kv_gpu_blocks must be positive, got {KvGpuBlocks}");
         Require(KvCpuBlocks >= 0, $"kv_cpu_blocks cannot be negative, got {KvCpuBlocks}");

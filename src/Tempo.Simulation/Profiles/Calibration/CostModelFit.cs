@@ -1,0 +1,155 @@
+using Tempo.Engine;
+
+namespace Tempo.Simulation.Profiles.Calibration;
+
+/// <summary>How well a profile predicts a set of measured steps.</summary>
+/// <param name="Points">Each step: its label, measured and predicted ms, and the signed error in percent of the measurement.</param>
+/// <param name="MedianAbsPct">Median absolute error, percent.</param>
+/// <param name="P90AbsPct">90th percentile of the absolute error, percent.</param>
+/// <param name="MaxAbsPct">Largest absolute error, percent.</param>
+public sealed record FitError(IReadOnlyList<FitPoint> Points, double MedianAbsPct, double P90AbsPct, double MaxAbsPct)
+{
+    /// <summary>Prices every sample with <paramref name="profile"/> and compares with its measurement.</summary>
+    public static FitError Of(CostProfile profile, IReadOnlyList<StepSample> samples)
+    {
+        ArgumentNullException.ThrowIfNull(samples);
+        var model = new CostModel(profile);
+        var points = samples
+            .Select(s =>
+            {
+                var predicted = model.ShapeTimeS([.. s.Work], 0) * 1000;
+                return new FitPoint(s.Label, s.Ms, predicted, s.Ms > 0 ? 100 * (predicted - s.Ms) / s.Ms : 0);
+            })
+            .ToArray();
+        var abs = points.Select(p => Math.Abs(p.ErrorPct)).Order().ToArray();
+        return new FitError(points, Core.Percentile.OfSorted(abs, 0.5), Core.Percentile.OfSorted(abs, 0.9), abs.Length > 0 ? abs[^1] : double.NaN);
+    }
+}
+
+/// <summary>One step of a fit report.</summary>
+/// <param name="Label">What was measured.</param>
+/// <param name="MeasuredMs">Median measured duration, ms.</param>
+/// <param name="PredictedMs">The profile's prediction, ms.</param>
+/// <param name="ErrorPct">(predicted − measured) / measured, percent.</param>
+public sealed record FitPoint(string Label, double MeasuredMs, double PredictedMs, double ErrorPct);
+
+/// <summary>
+/// Fits the cost-model form of EVALUATION.md §C.4 to measured steps. The fitted coefficients are per iteration
+/// (<c>num_layers</c> = 1): a fixed cost per step, T_lin(N) as a piecewise-linear table over the given knots, decode
+/// attention per cached context token, prefill attention per query–key pair (c·k + c²/2), and a cost per sampled
+/// token (<see cref="CostProfile.OutputMs"/>). The per-step and per-chunk attention intercepts and the per-chunk
+/// token term are left at zero because a single-chunk grid cannot tell them from T_lin; the GQA factor is 1 (it is a
+/// GPU kernel heuristic). Every coefficient is non-negative. Errors are minimised relative to each measurement, so
+/// a 2 ms step weighs as much as a 200 ms one.
+/// </summary>
+public static class CostModelFit
+{
+    /// <summary>
+    /// Fits <paramref name="samples"/> and returns <paramref name="template"/> with the fitted coefficients; its other
+    /// fields (name, KV capacity, swap cost, text) are kept. <paramref name="knots"/> are the token counts of the
+    /// T_lin table, strictly increasing, starting at 1; T_lin(1) is 0 (a one-token step costs the fixed cost).
+    /// </summary>
+    public static CostProfile Fit(IReadOnlyList<StepSample> samples, CostProfile template, IReadOnlyList<int> knots)
+    {
+        ArgumentNullException.ThrowIfNull(samples);
+        ArgumentNullException.ThrowIfNull(template);
+        ArgumentNullException.ThrowIfNull(knots);
+        if (knots.Count < 2 || knots[0] != 1)
+        {
+            throw new ArgumentException("knots must start at 1 and have at least two points");
+        }
+
+        for (var i = 1; i < knots.Count; i++)
+        {
+            if (knots[i] <= knots[i - 1])
+            {
+                throw new ArgumentException($"knots must increase strictly, but {knots[i]} follows {knots[i - 1]}");
+            }
+        }
+
+        var usable = samples.Where(s => s.Ms > 0 && s.Work.Count > 0).ToArray();
+        var parameters = knots.Count + 3;
+        if (usable.Length < parameters)
+        {
+            throw new ArgumentException($"{usable.Length} usable samples cannot fit {parameters} coefficients");
+        }
+
+        var rows = new double[usable.Length][];
+        var target = new double[usable.Length];
+        for (var i = 0; i < usable.Length; i++)
+        {
+            var row = Features(usable[i].Work, knots);
+
+            // Relative error: divide the row and its target by the measurement.
+            for (var j = 0; j < row.Length; j++)
+            {
+                row[j] /= usable[i].Ms;
+            }
+
+            rows[i] = row;
+            target[i] = 1;
+        }
+
+        var x = LeastSquares.SolveNonNegative(rows, target);
+        var m = knots.Count;
+        double[][] linear = [[1, 0], .. Enumerable.Range(1, m - 1).Select(j => new double[] { knots[j], x[j] })];
+        return template with
+        {
+            NumLayers = 1,
+            LinearMs = linear,
+            DecodeAttnAMs = 0,
+            DecodeAttnBMs = x[m],
+            GqaBatchFactor = 1,
+            PrefillAttnAMs = 0,
+            PrefillAttnBetaMs = 0,
+            PrefillAttnGMs = x[m + 1],
+            KvSaveMs = 0,
+            FixedMs = x[0],
+            OutputMs = x[m + 2],
+        };
+    }
+
+    // Columns: fixed, T_lin at knots 2..m (hat functions; knot 1 is pinned at 0), decode context, prefill pairs, outputs.
+    private static double[] Features(IReadOnlyList<WorkShape> work, IReadOnlyList<int> knots)
+    {
+        var m = knots.Count;
+        var row = new double[m + 3];
+        var n = 0;
+        foreach (var w in work)
+        {
+            n += w.Tokens;
+            row[m + 2] += w.ProducesToken ? 1 : 0;
+            if (w.IsDecode)
+            {
+                // As the cost model: the new token attends to the cached context and to itself.
+                row[m] += w.ContextBefore + w.Tokens;
+            }
+            else
+            {
+                double c = w.Tokens;
+                row[m + 1] += (c * w.ContextBefore) + (c * c / 2);
+            }
+        }
+
+        row[0] = 1;
+        if (n > knots[0])
+        {
+            // The segment holding n, or the last one (extrapolated with its slope) beyond the last knot.
+            var lo = 0;
+            while (lo < m - 2 && n >= knots[lo + 1])
+            {
+                lo++;
+            }
+
+            var t = (double)(n - knots[lo]) / (knots[lo + 1] - knots[lo]);
+            if (lo > 0)
+            {
+                row[lo] += 1 - t;
+            }
+
+            row[lo + 1] += t;
+        }
+
+        return row;
+    }
+}
