@@ -5,34 +5,51 @@ using Tempo.Scheduling.Tempo;
 
 namespace Tempo.Benchmarks;
 
-/// <summary>Decision time of each policy's normal step at 100 / 1,000 / 10,000 live requests.</summary>
+/// <summary>
+/// Decision time of every registered policy at 100 / 1,000 / 10,000 live requests: the normal step with the
+/// batch full, and the admission step with every slot free (the waiting queue has to be ranked).
+/// </summary>
 [MemoryDiagnoser]
 public class SchedulerBenchmarks
 {
-    private LiveEngine _engine = null!;
+    private LiveEngine _full = null!;
+    private LiveEngine _empty = null!;
 
     /// <summary>Registered policy under test.</summary>
-    [Params("vllm", "sarathi", "priority", "edf", "sjf", "autellix", "vtc", "tempo", "slos-serve")]
+    [Params("vllm", "sarathi", "priority", "edf", "sjf", "oracle-sjf", "autellix", "vtc", "tempo", "tempo-oracle", "slos-serve")]
     public string Policy { get; set; } = "sarathi";
 
     /// <summary>Live requests.</summary>
     [Params(100, 1_000, 10_000)]
     public int Live { get; set; }
 
-    /// <summary>Builds the engine (Tempo: re-plans disabled, so every call is a normal step).</summary>
+    /// <summary>Builds the engines (Tempo: re-plans disabled, so every call is a normal step).</summary>
     [GlobalSetup]
-    public void Setup() => _engine = LiveEngine.Create(Policy, Live, TempoOptions.Default with { ReplanInterval = int.MaxValue });
+    public void Setup()
+    {
+        var normal = TempoOptions.Default with { ReplanInterval = int.MaxValue };
+        _full = LiveEngine.Create(Policy, Live, normal);
+        _empty = LiveEngine.Create(Policy, Live, normal, warmSteps: 0);
+    }
 
-    /// <summary>One decision.</summary>
+    /// <summary>One decision with the batch full.</summary>
     [Benchmark]
-    public StepPlan NormalStep() => _engine.Decide();
+    public StepPlan NormalStep() => _full.Decide();
+
+    /// <summary>One decision with every slot free.</summary>
+    [Benchmark]
+    public StepPlan AdmissionStep() => _empty.Decide();
 }
 
-/// <summary>Tempo's periodic re-plan (every call a re-plan) at 100 / 1,000 / 2,000 / 10,000 live requests.</summary>
+/// <summary>The periodic re-plan (every call a re-plan) of the re-planning policies at 100 / 1,000 / 2,000 / 10,000 live requests.</summary>
 [MemoryDiagnoser]
 public class TempoReplanBenchmarks
 {
     private LiveEngine _engine = null!;
+
+    /// <summary>Re-planning policy under test.</summary>
+    [Params("tempo", "tempo-oracle")]
+    public string Policy { get; set; } = "tempo";
 
     /// <summary>Live requests.</summary>
     [Params(100, 1_000, 2_000, 10_000)]
@@ -40,7 +57,7 @@ public class TempoReplanBenchmarks
 
     /// <summary>Builds the engine with R = 1.</summary>
     [GlobalSetup]
-    public void Setup() => _engine = LiveEngine.Create("tempo", Live, TempoOptions.Default with { ReplanInterval = 1 });
+    public void Setup() => _engine = LiveEngine.Create(Policy, Live, TempoOptions.Default with { ReplanInterval = 1 });
 
     /// <summary>One re-plan.</summary>
     [Benchmark]
