@@ -4,6 +4,7 @@ using System.Globalization;
 using Spectre.Console;
 
 using Tempo.LoadGen;
+using Tempo.Simulation.Reports;
 using Tempo.Simulation.Workloads;
 
 namespace Tempo.Cli;
@@ -110,14 +111,26 @@ internal static class BenchCommand
         DefaultValueFactory = _ => BenchOptions.DefaultMaxInFlight,
     };
 
+    private static readonly Option<bool> PromptIdsOption = new("--prompt-ids")
+    {
+        Description = "send each completions prompt as exactly the workload's number of token ids instead of text (completions endpoint only)",
+    };
+
+    private static readonly Option<string?> RecordsOption = new("--records")
+    {
+        Description = "CSV file for one row per request (id, class, TTFT, E2E, SLO met, gain; docs/RESULTS.md)",
+    };
+
     /// <summary>Builds the command.</summary>
     public static Command Create()
     {
         var command = new Command("bench", "Replay a workload open-loop against an OpenAI-compatible server (ours, vLLM, llama.cpp) and report service gain, goodput, attainment and latency measured by the client.");
-        foreach (var option in new Option[] { UrlOption, WorkloadOption, RateOption, RequestsOption, DurationOption, SeedOption, ApiKeyOption, ModelOption, EndpointOption, TimeoutOption, OutOption, FormatOption, ArrivalOption, CvOption, LabelOption, NoSloOption, MaxInFlightOption })
+        foreach (var option in new Option[] { UrlOption, WorkloadOption, RateOption, RequestsOption, DurationOption, SeedOption, ApiKeyOption, ModelOption, EndpointOption, TimeoutOption, OutOption, FormatOption, ArrivalOption, CvOption, LabelOption, NoSloOption, MaxInFlightOption, PromptIdsOption, RecordsOption })
         {
             command.Options.Add(option);
         }
+
+        WorkloadScaleOptions.AddTo(command);
 
         command.SetAction((parse, cancel) => Task.FromResult(CliErrors.Guard(() => Run(Read(parse), cancel))));
         return command;
@@ -152,6 +165,12 @@ internal static class BenchCommand
             "chat" => ApiEndpoint.Chat,
             var other => throw new CliUsageException($"--endpoint: unknown endpoint '{other}'; use completions or chat"),
         };
+        var promptIds = parse.GetValue(PromptIdsOption);
+        if (promptIds && endpoint == ApiEndpoint.Chat)
+        {
+            throw new CliUsageException("--prompt-ids needs --endpoint completions: chat messages are text");
+        }
+
         var format = OptionParsing.Format(parse.GetValue(FormatOption)!);
         var arrival = OptionParsing.Arrival(parse.GetValue(ArrivalOption)!);
         var requests = parse.GetValue(RequestsOption);
@@ -182,20 +201,23 @@ internal static class BenchCommand
             Label = parse.GetValue(LabelOption),
             SendSlo = !parse.GetValue(NoSloOption),
             MaxInFlight = OptionParsing.Positive(parse.GetValue(MaxInFlightOption), "--max-in-flight"),
+            PromptIds = promptIds,
+            Scale = WorkloadScaleOptions.Read(parse),
+            RecordsFile = OptionParsing.RecordsFile(parse.GetValue(RecordsOption)),
         };
     }
 
     private static int Run(Settings settings, CancellationToken cancel)
     {
         // Everything that can fail on bad input is resolved before the first request is sent.
-        var workload = WorkloadCatalog.Create(settings.Workload, new WorkloadOptions
+        var workload = WorkloadCatalog.Create(settings.Workload, settings.Scale.Apply(new WorkloadOptions
         {
             Requests = settings.Requests,
             Rate = settings.Rate,
             Seed = settings.Seed,
             Arrival = settings.Arrival,
             BurstCv = settings.BurstCv,
-        });
+        }));
         var options = new BenchOptions
         {
             BaseUrl = settings.BaseUrl,
@@ -206,6 +228,7 @@ internal static class BenchCommand
             DurationS = settings.DurationS,
             MaxInFlight = settings.MaxInFlight,
             SendSlo = settings.SendSlo,
+            PromptTokenIds = settings.PromptIds,
         };
         options.Validate();
 
@@ -216,6 +239,11 @@ internal static class BenchCommand
         var label = settings.Label ?? result.Model;
         var rate = settings.Rate ?? Math.Round(result.ScheduledRate, 3);
         var doc = result.ToDocument(settings.Describe(workload.Name, result), label, rate);
+        if (settings.RecordsFile is { } records)
+        {
+            ResultsOutput.WriteRecords(records, [new RunRecords(label, rate, result.Records, options.Weights)]);
+        }
+
         ResultsOutput.Write(doc, settings.OutDir, settings.Format,
             $"[bold]{Markup.Escape(workload.Name)}[/] against [bold]{Markup.Escape(settings.BaseUrl.ToString())}[/] (model {Markup.Escape(result.Model)}), {result.Sent} calls sent, seed {settings.Seed}, measured by the client");
 
@@ -346,6 +374,12 @@ internal static class BenchCommand
 
         public required int MaxInFlight { get; init; }
 
+        public required bool PromptIds { get; init; }
+
+        public required WorkloadScale Scale { get; init; }
+
+        public string? RecordsFile { get; init; }
+
         /// <summary>Key/value record of the configuration for results files (never the API key).</summary>
         public Dictionary<string, string> Describe(string workloadName, BenchResult result) => new Dictionary<string, string>
         {
@@ -359,9 +393,12 @@ internal static class BenchCommand
             ["requests"] = Requests?.ToString(CultureInfo.InvariantCulture) ?? "workload default",
             ["duration_s"] = DurationS?.ToString(CultureInfo.InvariantCulture) ?? "none",
             ["seed"] = Seed.ToString(CultureInfo.InvariantCulture),
+            ["length_scale"] = Scale.Length.ToString(CultureInfo.InvariantCulture),
+            ["slo_scale"] = Scale.Slo.ToString(CultureInfo.InvariantCulture),
             ["arrival"] = Arrival == ArrivalProcess.Gamma ? $"gamma(cv={BurstCv.ToString(CultureInfo.InvariantCulture)})" : Arrival.ToString().ToLowerInvariant(),
             ["timeout_s"] = Timeout.TotalSeconds.ToString(CultureInfo.InvariantCulture),
             ["slo_sent"] = SendSlo ? "yes" : "no",
+            ["prompt"] = PromptIds ? "token ids" : "text",
             ["sent"] = result.Sent.ToString(CultureInfo.InvariantCulture),
             ["errors"] = result.ErrorsByKind.Count == 0 ? "none" : string.Join(", ", result.ErrorsByKind.Select(kv => $"{kv.Key}={kv.Value}")),
         };

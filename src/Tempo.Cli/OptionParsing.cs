@@ -58,6 +58,19 @@ internal static class OptionParsing
         var other => throw new CliUsageException($"--arrival: unknown process '{other}'; use reference, poisson or gamma"),
     };
 
+    /// <summary>Checks a workload scale factor (<c>--length-scale</c>, <c>--slo-scale</c>): a positive finite number.</summary>
+    public static double Scale(double value, string option) =>
+        double.IsFinite(value) && value > 0 ? value : throw new CliUsageException($"{option} must be a positive number, got {value.ToString(CultureInfo.InvariantCulture)}");
+
+    /// <summary>Checks <c>--records</c>: a file path, not a folder (caught before a long run rather than after it).</summary>
+    public static string? RecordsFile(string? path) => path switch
+    {
+        null => null,
+        _ when string.IsNullOrWhiteSpace(path) => throw new CliUsageException("--records needs a file name"),
+        _ when Directory.Exists(path) => throw new CliUsageException($"--records: '{path}' is a folder; give a file name such as records.csv"),
+        _ => path,
+    };
+
     /// <summary>Checks <c>--cv</c>: a positive finite coefficient of variation.</summary>
     public static double PositiveCv(double cv) =>
         double.IsFinite(cv) && cv > 0 ? cv : throw new CliUsageException($"--cv must be a positive number, got {cv.ToString(CultureInfo.InvariantCulture)}");

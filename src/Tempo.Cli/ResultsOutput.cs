@@ -7,6 +7,14 @@ namespace Tempo.Cli;
 /// <summary>The output step shared by <c>simulate</c> and <c>bench</c>: optional results folder, then stdout in the chosen format.</summary>
 internal static class ResultsOutput
 {
+    /// <summary>Writes the per-request export of <c>--records</c> and says so on stderr.</summary>
+    public static void WriteRecords(string path, IReadOnlyCollection<RunRecords> runs)
+    {
+        var rows = RecordsCsv.Write(path, runs);
+        Console.Error.WriteLine($"wrote {rows} request records to {Path.GetFullPath(path)}");
+    }
+
+    /// <summary>Writes the results: the folder first, if any, then stdout.</summary>
     /// <param name="doc">The results.</param>
     /// <param name="outDir">Folder for results.json, results.csv and plots, or null.</param>
     /// <param name="format">Stdout format.</param>

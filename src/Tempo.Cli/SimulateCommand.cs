@@ -94,15 +94,21 @@ internal static class SimulateCommand
         Description = "QRF model file (from 'tempo predictor train'); default: train on a held-out sample of the workload",
     };
 
+    private static readonly Option<string?> RecordsOption = new("--records")
+    {
+        Description = "CSV file for one row per request of every run (id, class, TTFT, E2E, SLO met, gain; docs/RESULTS.md)",
+    };
+
     /// <summary>Builds the command.</summary>
     public static Command Create()
     {
         var command = new Command("simulate", "Run a workload through the simulator under several scheduling policies and report service gain, goodput, attainment and latency.");
-        foreach (var option in new Option[] { WorkloadOption, PoliciesOption, RatesOption, RequestsOption, ProfileOption, MaxBatchOption, TokenBudgetOption, SeedOption, OutOption, FormatOption, ArrivalOption, CvOption, PredictorOption, PredictorModelOption })
+        foreach (var option in new Option[] { WorkloadOption, PoliciesOption, RatesOption, RequestsOption, ProfileOption, MaxBatchOption, TokenBudgetOption, SeedOption, OutOption, FormatOption, ArrivalOption, CvOption, PredictorOption, PredictorModelOption, RecordsOption })
         {
             command.Options.Add(option);
         }
 
+        WorkloadScaleOptions.AddTo(command);
         TempoAblationOptions.AddTo(command);
         command.SetAction(parse => CliErrors.Guard(() => Run(Read(parse), TempoAblationOptions.Read(parse))));
         return command;
@@ -140,6 +146,8 @@ internal static class SimulateCommand
             BurstCv = cv,
             Predictor = predictor,
             PredictorModel = parse.GetValue(PredictorModelOption),
+            Scale = WorkloadScaleOptions.Read(parse),
+            RecordsFile = OptionParsing.RecordsFile(parse.GetValue(RecordsOption)),
         };
     }
 
@@ -147,13 +155,7 @@ internal static class SimulateCommand
     {
         // Everything that can fail on bad input is resolved before the first run starts.
         var profile = CostProfile.Load(settings.Profile);
-        var workloadOptions = new WorkloadOptions
-        {
-            Requests = settings.Requests,
-            Seed = settings.Seed,
-            Arrival = settings.Arrival,
-            BurstCv = settings.BurstCv,
-        };
+        var workloadOptions = settings.WorkloadOptionsFor(rate: null);
         var probe = WorkloadCatalog.Create(settings.Workload, workloadOptions with { Rate = settings.Rates[0] });
         var predictor = PredictorSetup.For(settings, workloadOptions, Console.Error);
 
@@ -167,6 +169,7 @@ internal static class SimulateCommand
             TokenBudget = settings.TokenBudget,
             Seed = settings.Seed,
             ConfigureOptions = (_, options) => ablation.Apply(options with { Predictor = predictor }),
+            KeepRecords = settings.RecordsFile is not null,
         };
 
         var result = RunWithProgress(plan);
@@ -178,6 +181,11 @@ internal static class SimulateCommand
         }
 
         var doc = ResultsDocument.From(config, summaries);
+        if (settings.RecordsFile is { } records)
+        {
+            ResultsOutput.WriteRecords(records, [.. result.Runs.Select(r => new RunRecords(r.Policy, r.Rate, r.Records!, plan.Simulation.Weights))]);
+        }
+
         ResultsOutput.Write(doc, settings.OutDir, settings.Format,
             $"[bold]{Markup.Escape(probe.Name)}[/] on [bold]{Markup.Escape(profile.Name)}[/], batch {settings.MaxBatch}, {settings.Requests} arrivals per run, seed {settings.Seed}");
 

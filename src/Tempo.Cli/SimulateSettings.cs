@@ -41,6 +41,21 @@ internal sealed record SimulateSettings
 
     public string? PredictorModel { get; init; }
 
+    public required WorkloadScale Scale { get; init; }
+
+    /// <summary>File for the per-request export, or null.</summary>
+    public string? RecordsFile { get; init; }
+
+    /// <summary>The workload options of a run at <paramref name="rate"/> (null: the workload's own).</summary>
+    public WorkloadOptions WorkloadOptionsFor(double? rate) => Scale.Apply(new WorkloadOptions
+    {
+        Requests = Requests,
+        Rate = rate,
+        Seed = Seed,
+        Arrival = Arrival,
+        BurstCv = BurstCv,
+    });
+
     /// <summary>Key/value record of the configuration for results files.</summary>
     public IReadOnlyDictionary<string, string> Describe(string workloadName) => new Dictionary<string, string>
     {
@@ -54,6 +69,8 @@ internal sealed record SimulateSettings
         ["seed"] = Seed.ToString(CultureInfo.InvariantCulture),
         ["arrival"] = Arrival == ArrivalProcess.Gamma ? $"gamma(cv={BurstCv.ToString(CultureInfo.InvariantCulture)})" : Arrival.ToString().ToLowerInvariant(),
         ["predictor"] = PredictorModel is null ? Predictor : $"{Predictor} ({PredictorModel})",
+        ["length_scale"] = Scale.Length.ToString(CultureInfo.InvariantCulture),
+        ["slo_scale"] = Scale.Slo.ToString(CultureInfo.InvariantCulture),
     };
 }
 

@@ -56,7 +56,7 @@ public sealed record RunMetrics
     /// <summary>Computes the metrics of a run. Every request must appear exactly once in <paramref name="records"/>.</summary>
     public static RunMetrics Compute(IReadOnlyCollection<RequestRecord> records, GainWeights weights)
     {
-        var jobMet = JobVerdicts(records);
+        var jobMet = RequestVerdict.JobVerdicts(records);
         var classes = Enum.GetValues<RequestClass>();
         var perClass = new Aggregator[classes.Length];
         for (var c = 0; c < classes.Length; c++)
@@ -69,7 +69,7 @@ public sealed record RunMetrics
         var total = new Aggregator(null);
         foreach (var r in records)
         {
-            var s = Score(r, weights, jobMet);
+            var s = new Scored(r, RequestVerdict.Judge(r, weights, jobMet));
             total.Add(s);
             perClass[Array.IndexOf(classes, r.Spec.Class)].Add(s);
         }
@@ -97,33 +97,6 @@ public sealed record RunMetrics
         };
     }
 
-    private static Dictionary<long, bool> JobVerdicts(IEnumerable<RequestRecord> records) =>
-        records.Where(r => r.Spec.Class == RequestClass.Collective && r.Spec.JobId is not null)
-            .GroupBy(r => r.Spec.JobId!.Value)
-            .ToDictionary(g => g.Key, g =>
-            {
-                var jobArrival = g.Min(r => r.Spec.ArrivalS);
-                var jobDeadline = g.First().Spec.Slo.DeadlineS;
-                return g.All(r => r.Completed) && g.Max(r => r.FinishS) - jobArrival <= jobDeadline + ServiceGain.Tolerance;
-            });
-
-    private static Scored Score(RequestRecord r, GainWeights w, Dictionary<long, bool> jobMet)
-    {
-        var max = w.Of(r.Spec.PromptTokens, r.Spec.OutputTokens);
-        return r.Spec.Class switch
-        {
-            RequestClass.Latency => new Scored(r, ServiceGain.LatencyMet(r), ServiceGain.OfLatency(r, w), max),
-            RequestClass.Throughput => new Scored(r, r.Completed && r.E2eS <= r.Spec.Slo.DeadlineS + ServiceGain.Tolerance, ServiceGain.OfThroughput(r, w), max),
-            _ => Collective(r, w, jobMet, max),
-        };
-    }
-
-    private static Scored Collective(RequestRecord r, GainWeights w, Dictionary<long, bool> jobMet, double max)
-    {
-        var met = r.Spec.JobId is { } job && jobMet.GetValueOrDefault(job);
-        return new Scored(r, met, met ? w.Of(r.Spec.PromptTokens, r.TokenTimesS.Count) : 0, max);
-    }
-
     /// <summary>Counts, gains (summed in record order) and the latency samples of one class, or of all.</summary>
     private sealed class Aggregator(RequestClass? only)
     {
@@ -136,9 +109,9 @@ public sealed record RunMetrics
         public void Add(in Scored s)
         {
             _requests++;
-            _met += s.Met ? 1 : 0;
-            _gain += s.Gain;
-            _maxGain += s.MaxGain;
+            _met += s.Verdict.SloMet ? 1 : 0;
+            _gain += s.Verdict.Gain;
+            _maxGain += s.Verdict.MaxGain;
             if (only is not null && s.Record.Completed)
             {
                 _done.Add(s.Record);
@@ -187,5 +160,5 @@ public sealed record RunMetrics
             new(_requests, e2e.Length, _met, _gain, _maxGain, Percentile.SummariseSorted(ttft), Percentile.SummariseSorted(tbt), Percentile.SummariseSorted(e2e));
     }
 
-    private readonly record struct Scored(RequestRecord Record, bool Met, double Gain, double MaxGain);
+    private readonly record struct Scored(RequestRecord Record, RequestVerdict Verdict);
 }

@@ -38,6 +38,12 @@ public sealed record BenchOptions
     /// <summary>Send the <c>slo</c> body extension and the llm-d SLO headers (servers that do not know them ignore them).</summary>
     public bool SendSlo { get; init; } = true;
 
+    /// <summary>
+    /// Send each completions prompt as exactly <see cref="RequestSpec.PromptTokens"/> token ids instead of text, so the
+    /// server's prompt length is the workload's whatever its tokenizer. Completions endpoint only.
+    /// </summary>
+    public bool PromptTokenIds { get; init; }
+
     /// <summary>Service-gain weights for the metrics.</summary>
     public GainWeights Weights { get; init; } = GainWeights.Paper;
 
@@ -48,6 +54,11 @@ public sealed record BenchOptions
         if (!Enum.IsDefined(Endpoint))
         {
             throw new ArgumentException($"unknown endpoint {(int)Endpoint}.");
+        }
+
+        if (PromptTokenIds && Endpoint == ApiEndpoint.Chat)
+        {
+            throw new ArgumentException("prompt token ids need the completions endpoint; chat messages are text.");
         }
 
         if (Timeout <= TimeSpan.Zero)

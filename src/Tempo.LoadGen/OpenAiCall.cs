@@ -21,7 +21,7 @@ internal sealed class OpenAiCall(HttpClient http, BenchOptions options, string m
     /// <summary>Sends <paramref name="spec"/> now and waits for its whole response (bounded by the timeout).</summary>
     public async Task<CallObservation> SendAsync(RequestSpec spec, TimeProvider time, CancellationToken runToken)
     {
-        var body = RequestBody.Build(spec, options.Endpoint, model, options.SendSlo, jobTag);
+        var body = RequestBody.Build(spec, options.Endpoint, model, options.SendSlo, jobTag, options.PromptTokenIds);
         using var timeout = new CancellationTokenSource(options.Timeout, time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(runToken, timeout.Token);
         var sendS = now();

@@ -12,27 +12,45 @@ internal static class RequestBody
     /// <summary>The request path under the server root.</summary>
     public static string PathOf(ApiEndpoint endpoint) => endpoint == ApiEndpoint.Chat ? "v1/chat/completions" : "v1/completions";
 
-    /// <summary>UTF-8 JSON for <paramref name="spec"/>. <paramref name="jobTag"/> makes job ids unique per run.</summary>
-    public static byte[] Build(RequestSpec spec, ApiEndpoint endpoint, string model, bool sendSlo, string jobTag)
+    /// <summary>
+    /// UTF-8 JSON for <paramref name="spec"/>. <paramref name="jobTag"/> makes job ids unique per run. With
+    /// <paramref name="promptIds"/> the completions prompt is an array of exactly <see cref="RequestSpec.PromptTokens"/>
+    /// token ids (<see cref="PromptTokenIds"/>) instead of text; chat messages have no such form.
+    /// </summary>
+    public static byte[] Build(RequestSpec spec, ApiEndpoint endpoint, string model, bool sendSlo, string jobTag, bool promptIds = false)
     {
+        if (promptIds && endpoint == ApiEndpoint.Chat)
+        {
+            throw new ArgumentException("prompt token ids need the completions endpoint; chat messages are text.", nameof(promptIds));
+        }
+
         var buffer = new ArrayBufferWriter<byte>(256 + (spec.PromptTokens * 8));
         using (var json = new Utf8JsonWriter(buffer))
         {
             json.WriteStartObject();
             json.WriteString("model", model);
-            var prompt = SyntheticPrompt.For(spec);
             if (endpoint == ApiEndpoint.Chat)
             {
                 json.WriteStartArray("messages");
                 json.WriteStartObject();
                 json.WriteString("role", "user");
-                json.WriteString("content", prompt);
+                json.WriteString("content", SyntheticPrompt.For(spec));
                 json.WriteEndObject();
+                json.WriteEndArray();
+            }
+            else if (promptIds)
+            {
+                json.WriteStartArray("prompt");
+                foreach (var id in PromptTokenIds.For(spec))
+                {
+                    json.WriteNumberValue(id);
+                }
+
                 json.WriteEndArray();
             }
             else
             {
-                json.WriteString("prompt", prompt);
+                json.WriteString("prompt", SyntheticPrompt.For(spec));
             }
 
             // max_tokens + ignore_eos reproduce the trace's output length on servers that honour ignore_eos (vLLM,

@@ -61,6 +61,20 @@ public class RunMetricsTests
     }
 
     [Fact]
+    public void Verdicts_MixedRun_PerRequestHandVerdictsThatSumToTheMetrics()
+    {
+        var run = Run();
+
+        var verdicts = RequestVerdict.Of(run, GainWeights.Paper);
+
+        // Call 9 finished early but its job missed the deadline, so it follows the job.
+        Assert.Equal([true, false, false, true, false, false, true, true, false, false], verdicts.Select(v => v.SloMet));
+        Assert.Equal([132.0, 24, 0, 130, 0, 0, 36, 54, 0, 0], verdicts.Select(v => v.Gain));
+        var m = RunMetrics.Compute(run, GainWeights.Paper);
+        Assert.Equal(m.Total.MaxServiceGain, verdicts.Sum(v => v.MaxGain));
+    }
+
+    [Fact]
     public void Compute_JobWhoseLastCallMissesDeadline_EveryCallEarnsNothing()
     {
         var records = Run().Where(r => r.Spec.JobId == 200).ToList();

@@ -1,8 +1,10 @@
+using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
 
 using Tempo.Cli;
+using Tempo.Simulation.Workloads;
 
 namespace Tempo.LoadGen.Tests;
 
@@ -38,6 +40,19 @@ public sealed class BenchCliTests
         Assert.Equal(string.Empty, stdout);
         var line = Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
         Assert.StartsWith("tempo: error:", line, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("--endpoint", "chat", "--prompt-ids")]
+    [InlineData("--length-scale", "0", "--length-scale")]
+    [InlineData("--slo-scale", "-1", "--slo-scale")]
+    public void Main_BadIdsOrScale_NamesTheOptionAndExits2(string option, string value, string named)
+    {
+        var (code, stdout, stderr) = Run("bench", "--url", "http://127.0.0.1:1", "--requests", "3", "--prompt-ids", option, value);
+
+        Assert.Equal(2, code);
+        Assert.Equal(string.Empty, stdout);
+        Assert.Contains(named, Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries)), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -99,6 +114,48 @@ public sealed class BenchCliTests
             Assert.True(File.Exists(Path.Combine(dir, "results.json")));
             Assert.True(File.Exists(Path.Combine(dir, "results.csv")));
             Assert.Contains("sent", stderr, StringComparison.Ordinal);
+        }
+        finally
+        {
+            if (Directory.Exists(dir))
+            {
+                Directory.Delete(dir, recursive: true);
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Main_PromptIdsAndRecords_ExactPromptLengthsAndOneRowPerWorkloadRequest()
+    {
+        await using var server = await FakeOpenAiServer.StartAsync();
+        server.FirstTokenDelay = TimeSpan.FromMilliseconds(1);
+        server.ChunkDelay = TimeSpan.Zero;
+        var dir = Path.Combine(Path.GetTempPath(), $"tempo-bench-rec-{Guid.NewGuid():N}");
+        var file = Path.Combine(dir, "records.csv");
+        try
+        {
+            var (code, stdout, stderr) = Run("bench", "--url", server.Url.ToString(), "--workload", "mixed", "--requests", "8", "--rate", "40", "--seed", "3",
+                "--length-scale", "0.2", "--slo-scale", "0.01", "--prompt-ids", "--label", "tempo", "--format", "json", "--records", file);
+
+            Assert.True(code == 0, stderr);
+            var workload = WorkloadCatalog.Create("mixed", new WorkloadOptions { Requests = 8, Rate = 40, Seed = 3, LengthScale = 0.2, SloScale = 0.01 });
+            var promptLengths = server.Served.Select(s => s.Body.GetProperty("prompt")).Select(p => p.EnumerateArray().Count(e => e.GetInt32() is >= 32 and < 256));
+            Assert.Equal(workload.Requests.Select(r => r.PromptTokens).Order(), promptLengths.Order());
+
+            var lines = File.ReadAllLines(file);
+            Assert.Equal("policy,rate,id,class,job_id,stage,arrival_s,prompt_tokens,output_tokens,generated,ttft_s,e2e_s,finish,slo_met,gain,detail", lines[0]);
+            var rows = lines.Skip(1).Select(l => l.Split(',')).ToList();
+            Assert.Equal(workload.Requests.Select(r => r.Id.ToString(CultureInfo.InvariantCulture)), rows.Select(r => r[2]));
+            Assert.All(rows, r => Assert.Equal("tempo", r[0]));
+            Assert.All(rows, r => Assert.Equal(r[8], r[9]));
+            var run = JsonDocument.Parse(stdout).RootElement.GetProperty("runs")[0];
+            foreach (var c in new[] { "latency", "throughput", "collective" })
+            {
+                Assert.Equal(run.GetProperty("classes").GetProperty(c).GetProperty("slo_met").GetInt32(), rows.Count(r => r[3] == c && r[13] == "1"));
+            }
+
+            // SLOs cut to 1% cannot all be met, so the counts above compare real verdicts, not a column of ones.
+            Assert.Contains(rows, r => r[13] == "0");
         }
         finally
         {

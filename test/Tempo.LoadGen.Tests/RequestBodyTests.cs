@@ -96,4 +96,43 @@ public sealed class RequestBodyTests
 
         Assert.NotEqual(a.Split(' ')[0], b.Split(' ')[0]);
     }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(7)]
+    [InlineData(500)]
+    public void Build_PromptIds_ExactlyPromptTokensIdsAboveTheSpecialIdsAndBelow256(int tokens)
+    {
+        var spec = Specs.Latency(12345, 0, 3, prompt: tokens) with { PromptText = "Explain how volcanoes work." };
+
+        using var doc = JsonDocument.Parse(RequestBody.Build(spec, ApiEndpoint.Completions, "m", true, "tag", promptIds: true));
+
+        var prompt = doc.RootElement.GetProperty("prompt");
+        Assert.Equal(JsonValueKind.Array, prompt.ValueKind);
+        var ids = prompt.EnumerateArray().Select(e => e.GetInt32()).ToList();
+        Assert.Equal(tokens, ids.Count);
+        Assert.All(ids, id => Assert.InRange(id, 32, 255));
+        Assert.Equal(Enumerable.Range(0, tokens).Select(i => 32 + (int)(((12345L * 7919) + i) % 200)), ids);
+    }
+
+    [Fact]
+    public void Build_PromptIds_SameRequestSameIdsOtherRequestOtherStart()
+    {
+        var a = PromptTokenIds.For(Specs.Latency(1, 0, 1, prompt: 40));
+        var again = PromptTokenIds.For(Specs.Latency(1, 3, 9, prompt: 40));
+        var b = PromptTokenIds.For(Specs.Latency(2, 0, 1, prompt: 40));
+        var huge = PromptTokenIds.For(Specs.Latency((1L << 40) + 3, 0, 1, prompt: 40));
+
+        Assert.Equal(a, again);
+        Assert.NotEqual(a[0], b[0]);
+        Assert.All(huge, id => Assert.InRange(id, 32, 231));
+    }
+
+    [Fact]
+    public void Build_PromptIdsWithChat_Rejected()
+    {
+        Assert.Throws<ArgumentException>(() => RequestBody.Build(Specs.Latency(1, 0, 3), ApiEndpoint.Chat, "m", true, "tag", promptIds: true));
+        var options = Specs.Options(new Uri("http://127.0.0.1:1")) with { Endpoint = ApiEndpoint.Chat, PromptTokenIds = true };
+        Assert.Contains("completions", Assert.Throws<ArgumentException>(options.Validate).Message, StringComparison.Ordinal);
+    }
 }

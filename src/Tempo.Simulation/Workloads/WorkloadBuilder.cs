@@ -51,9 +51,9 @@ internal sealed class WorkloadBuilder
 
             // The artifact also derives deadline = TTFT_k + TBT_k·true_length and sends it to the server; that leaks
             // the true length, so the deadline here is the scaled TTLT instead (the gain rule uses TTFT and TBT only).
-            Slo = _options.SloBase.Scale(m),
-            PromptTokens = prompt,
-            OutputTokens = output,
+            Slo = RequestSlo(m),
+            PromptTokens = _options.ScaleTokens(prompt),
+            OutputTokens = _options.ScaleTokens(output),
             ClientId = client,
             PromptText = text,
         });
@@ -65,9 +65,9 @@ internal sealed class WorkloadBuilder
             Id = 0,
             ArrivalS = arrival,
             Class = RequestClass.Throughput,
-            Slo = _options.SloBase.Scale(m),
-            PromptTokens = prompt,
-            OutputTokens = output,
+            Slo = RequestSlo(m),
+            PromptTokens = _options.ScaleTokens(prompt),
+            OutputTokens = _options.ScaleTokens(output),
             ClientId = client,
             PromptText = text,
         });
@@ -75,21 +75,23 @@ internal sealed class WorkloadBuilder
     /// <summary>
     /// A tree-of-thought job built from one chat prompt (EVALUATION.md A.3): every call generates min(output, 256)
     /// tokens; generate calls see the prompt (round 2: plus the best thought and a revise instruction); value calls
-    /// see the prompt, the three thoughts and an instruction. Job deadline TTLT × m × 4.
+    /// see the prompt, the three thoughts and an instruction. Job deadline TTLT × m × 4. Under a length scale the
+    /// chat prompt, the thought and the instructions are scaled first and the call prompts derived from them, so a
+    /// value call's prompt still holds exactly three of the scaled thoughts.
     /// </summary>
     public void AddTreeOfThought(double arrival, int m, int prompt, int output, string? text, int client)
     {
         var job = _nextJob++;
-        var thought = Math.Min(output, TreeOfThoughtMaxOutput);
+        var chatPrompt = _options.ScaleTokens(prompt);
+        var thought = _options.ScaleTokens(Math.Min(output, TreeOfThoughtMaxOutput));
         var slo = JobSlo(m, TreeOfThoughtStages.Count);
         for (var stage = 0; stage < TreeOfThoughtStages.Count; stage++)
         {
-            var isValue = stage % 2 == 1;
             var callPrompt = stage switch
             {
-                0 => prompt,
-                2 => prompt + thought + ReviseInstructionTokens,
-                _ => prompt + (3 * thought) + ValueInstructionTokens,
+                0 => chatPrompt,
+                2 => chatPrompt + thought + _options.ScalePart(ReviseInstructionTokens),
+                _ => chatPrompt + (3 * thought) + _options.ScalePart(ValueInstructionTokens),
             };
             var callText = text is null ? null : stage switch
             {
@@ -124,7 +126,7 @@ internal sealed class WorkloadBuilder
         {
             foreach (var call in recorded.Stages[stage])
             {
-                Add(CollectiveCall(arrival, slo, job, stage, stages, DeepResearchApp, call.InputTokens, call.OutputTokens, client, null));
+                Add(CollectiveCall(arrival, slo, job, stage, stages, DeepResearchApp, _options.ScaleTokens(call.InputTokens), _options.ScaleTokens(call.OutputTokens), client, null));
             }
         }
     }
@@ -185,10 +187,13 @@ internal sealed class WorkloadBuilder
         return workload;
     }
 
+    /// <summary>The base triple × the tightness level m, then × the SLO scale.</summary>
+    private Slo RequestSlo(int m) => _options.ScaleSlo(_options.SloBase.Scale(m));
+
     private Slo JobSlo(int m, int stages)
     {
         var scaled = _options.SloBase.Scale(m);
-        return scaled with { DeadlineS = scaled.DeadlineS * stages };
+        return _options.ScaleSlo(scaled with { DeadlineS = scaled.DeadlineS * stages });
     }
 
     private static RequestSpec CollectiveCall(double arrival, Slo slo, long job, int stage, int stages, string app, int prompt, int output, int client, string? text) =>

@@ -32,7 +32,9 @@ public static class WorkloadJsonl
     /// <see cref="Workload.Validate"/>. With <paramref name="options"/>: a missing <c>slo</c> (or bound) defaults to
     /// its unscaled <see cref="WorkloadOptions.SloBase"/>; <see cref="WorkloadOptions.Requests"/> keeps the first N
     /// top-level arrivals (a job counts once); <see cref="WorkloadOptions.Rate"/> rescales arrival gaps, keeping the
-    /// first arrival, so the mean top-level rate equals it. Class ratio, seed and arrival process do not apply.
+    /// first arrival, so the mean top-level rate equals it; <see cref="WorkloadOptions.LengthScale"/> and
+    /// <see cref="WorkloadOptions.SloScale"/> multiply every line's token counts and SLO times (defaults included).
+    /// Class ratio, seed and arrival process do not apply.
     /// </summary>
     public static Workload Read(TextReader reader, string sourceName, WorkloadOptions? options = null)
     {
@@ -75,7 +77,7 @@ public static class WorkloadJsonl
             }
         }
 
-        var selected = SelectAndRescale(specs, options);
+        var selected = Scale(SelectAndRescale(specs, options), options);
         var workload = new Workload(Path.GetFileNameWithoutExtension(sourceName), [.. selected.OrderBy(s => s.ArrivalS).ThenBy(s => s.Id)]);
         workload.Validate();
         return workload;
@@ -286,6 +288,22 @@ public static class WorkloadJsonl
     {
         var end = message.IndexOfAny(['\r', '\n']);
         return end < 0 ? message : message[..end];
+    }
+
+    private static List<RequestSpec> Scale(List<RequestSpec> specs, WorkloadOptions? options)
+    {
+        if (options is null || (options.LengthScale == 1.0 && options.SloScale == 1.0))
+        {
+            return specs;
+        }
+
+        // A file has no derived lengths (unlike a generated tree-of-thought job), so every call scales on its own.
+        return [.. specs.Select(s => s with
+        {
+            PromptTokens = options.ScaleTokens(s.PromptTokens),
+            OutputTokens = options.ScaleTokens(s.OutputTokens),
+            Slo = options.ScaleSlo(s.Slo),
+        })];
     }
 
     private static List<RequestSpec> SelectAndRescale(List<RequestSpec> specs, WorkloadOptions? options)

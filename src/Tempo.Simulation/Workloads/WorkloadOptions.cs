@@ -126,6 +126,19 @@ public sealed record WorkloadOptions
     /// <summary>Share of collective jobs that are tree-of-thought (rounded down); the rest are deep research.</summary>
     public double TotFraction { get; init; } = 0.5;
 
+    /// <summary>
+    /// Multiplies every request's prompt and output token counts (rounded to nearest, halves away from zero, at least
+    /// 1), after they are drawn or read, so a workload can be sized for a slower engine. Tree-of-thought prompts are
+    /// derived from the scaled chat prompt and thought length. 1 leaves the workload unchanged, bit for bit.
+    /// </summary>
+    public double LengthScale { get; init; } = 1.0;
+
+    /// <summary>
+    /// Multiplies every SLO time (TTFT, TBT, deadlines, job deadlines, and the SLOs a JSONL file carries) after the
+    /// per-request tightness levels. 1 leaves the workload unchanged, bit for bit.
+    /// </summary>
+    public double SloScale { get; init; } = 1.0;
+
     /// <summary>Throws <see cref="ArgumentException"/> with a one-line message naming the first invalid option.</summary>
     public void Validate()
     {
@@ -156,6 +169,16 @@ public sealed record WorkloadOptions
             throw new ArgumentException($"SLO levels must be at least 1, got {SloLevels}.");
         }
 
+        if (!double.IsFinite(LengthScale) || LengthScale <= 0)
+        {
+            throw new ArgumentException($"length scale must be a positive number, got {LengthScale.ToString(CultureInfo.InvariantCulture)}.");
+        }
+
+        if (!double.IsFinite(SloScale) || SloScale <= 0)
+        {
+            throw new ArgumentException($"SLO scale must be a positive number, got {SloScale.ToString(CultureInfo.InvariantCulture)}.");
+        }
+
         Ratio.Validate();
         if (!double.IsFinite(TotFraction) || TotFraction < 0 || TotFraction > 1)
         {
@@ -165,4 +188,28 @@ public sealed record WorkloadOptions
 
     /// <summary>The SLO multiplier of the i-th request or job of a stream: (i mod levels) + 1.</summary>
     internal int Multiplier(int index) => (index % SloLevels) + 1;
+
+    /// <summary>A request's token count under <see cref="LengthScale"/>: at least 1.</summary>
+    internal int ScaleTokens(int tokens) => Math.Max(1, ScalePart(tokens));
+
+    /// <summary>
+    /// A part of a prompt (such as an instruction) under <see cref="LengthScale"/>; may round to 0, because the whole
+    /// prompt it belongs to is at least 1 anyway.
+    /// </summary>
+    internal int ScalePart(int tokens)
+    {
+        // The identity short-cut is what makes scale 1 bit-for-bit unchanged, not merely equal after rounding.
+        if (LengthScale == 1.0)
+        {
+            return tokens;
+        }
+
+        var scaled = Math.Round(tokens * LengthScale, MidpointRounding.AwayFromZero);
+        return scaled <= int.MaxValue
+            ? (int)scaled
+            : throw new ArgumentException($"length scale {LengthScale.ToString(CultureInfo.InvariantCulture)} makes a {tokens}-token count exceed {int.MaxValue} tokens.");
+    }
+
+    /// <summary>An SLO under <see cref="SloScale"/>.</summary>
+    internal Slo ScaleSlo(Slo slo) => SloScale == 1.0 ? slo : slo.Scale(SloScale);
 }
