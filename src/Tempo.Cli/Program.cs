@@ -14,6 +14,7 @@ public static class Program
         root.Subcommands.Add(MakeModelCommand.Create());
         root.Subcommands.Add(ServeCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
+        root.Subcommands.Add(CalibrateCommand.Create());
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {

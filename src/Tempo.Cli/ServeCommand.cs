@@ -55,6 +55,10 @@ internal static class ServeCommand
 
     private static readonly Option<int?> ContextOption = new("--ctx-size") { Description = "KV cells of the real engine, shared by all sequences (default: the model's training context)" };
 
+    private static readonly Option<string> KvLayoutOption = new("--kv-layout") { Description = "KV cache of the real engine: shared (one pool, each token attends over all cells in use) or per-sequence (one slice per batch slot, attention over its own)", DefaultValueFactory = _ => "shared" };
+
+    private static readonly Option<string?> StepLogOption = new("--step-log") { Description = "append every executed step (time, duration, batch shape) to this JSON-lines file, for 'tempo fidelity'" };
+
     private static readonly Option<double> GraceOption = new("--shutdown-grace-s") { Description = "on SIGTERM, seconds in-flight requests get to finish before they are aborted", DefaultValueFactory = _ => 10 };
 
     private static readonly Option<double> StatsOption = new("--stats-interval-s") { Description = "seconds between stats log lines (0 = off)", DefaultValueFactory = _ => 10 };
@@ -65,7 +69,7 @@ internal static class ServeCommand
     public static Command Create()
     {
         var command = new Command("serve", "Serve an OpenAI-compatible API (chat/completions, completions, models, health, Prometheus metrics) with SLO-aware scheduling.");
-        foreach (var option in new Option[] { ModelOption, EngineOption, ProfileOption, SimSpeedOption, PolicyOption, MaxBatchOption, TokenBudgetOption, HostOption, PortOption, ApiKeyOption, MaxQueueOption, DefaultClassOption, DefaultTtftOption, DefaultTbtOption, DefaultDeadlineOption, DefaultMaxTokensOption, ServedNameOption, ThreadsOption, ContextOption, GraceOption, StatsOption, LogLevelOption })
+        foreach (var option in new Option[] { ModelOption, EngineOption, ProfileOption, SimSpeedOption, PolicyOption, MaxBatchOption, TokenBudgetOption, HostOption, PortOption, ApiKeyOption, MaxQueueOption, DefaultClassOption, DefaultTtftOption, DefaultTbtOption, DefaultDeadlineOption, DefaultMaxTokensOption, ServedNameOption, ThreadsOption, ContextOption, KvLayoutOption, StepLogOption, GraceOption, StatsOption, LogLevelOption })
         {
             command.Options.Add(option);
         }
@@ -98,6 +102,7 @@ internal static class ServeCommand
             ShutdownGrace = Seconds(parse.GetValue(GraceOption), "--shutdown-grace-s"),
             StatsInterval = Seconds(parse.GetValue(StatsOption), "--stats-interval-s"),
             HandleProcessSignals = true,
+            StepLogPath = parse.GetValue(StepLogOption),
         };
         options.Validate();
         return options;
@@ -160,7 +165,7 @@ internal static class ServeCommand
 
                 var threads = parse.GetValue(ThreadsOption);
                 var ctx = parse.GetValue(ContextOption);
-                return LlamaBackend.Load(model, threads is { } t ? OptionParsing.Positive(t, "--threads") : null, ctx is { } c ? OptionParsing.Positive(c, "--ctx-size") : null, options.ServedModelName);
+                return LlamaBackend.Load(model, threads is { } t ? OptionParsing.Positive(t, "--threads") : null, ctx is { } c ? OptionParsing.Positive(c, "--ctx-size") : null, options.ServedModelName, CalibrateCommand.ParseKvLayout(parse.GetValue(KvLayoutOption)!));
             default:
                 throw new CliUsageException($"--engine: unknown engine '{engine}'; use sim (or --model FILE.gguf)");
         }

@@ -83,6 +83,7 @@ internal sealed class EngineHost : IDisposable
     private StatsMark _lastStats;
     private long _finished;
     private long _finishedMet;
+    private readonly StepLogExecutor? _stepLog;
 
     public EngineHost(IServingBackend backend, ServerOptions options, ServingMetrics metrics, ILogger logger)
     {
@@ -93,7 +94,15 @@ internal sealed class EngineHost : IDisposable
         var policy = PolicyRegistry.Get(options.Policy);
         Config = backend.EngineConfigFor(options.MaxBatch, options.TokenBudget ?? policy.DefaultTokenBudget);
         var scheduler = policy.Create(new SchedulerOptions { Engine = Config });
-        _engine = new EngineCore(Config, scheduler, backend.CreateExecutor(Config), backend.Clock);
+        var executor = backend.CreateExecutor(Config);
+        if (options.StepLogPath is { } stepLog)
+        {
+            // Buffered: a line per step must not cost the engine loop a write system call.
+            _stepLog = new StepLogExecutor(executor, backend.Clock, new StreamWriter(stepLog, append: false, System.Text.Encoding.UTF8, bufferSize: 1 << 16));
+            executor = _stepLog;
+        }
+
+        _engine = new EngineCore(Config, scheduler, executor, backend.Clock);
         _engine.TokenEmitted += OnToken;
         _engine.RequestEnded += OnEnded;
         PolicyName = scheduler.Name;
@@ -188,6 +197,7 @@ internal sealed class EngineHost : IDisposable
         }
 
         _thread.Join();
+        _stepLog?.Dispose();
         _statsTimer?.Dispose();
         _drainTimer?.Dispose();
         _backend.Dispose();

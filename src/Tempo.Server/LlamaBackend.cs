@@ -33,9 +33,10 @@ public sealed class LlamaBackend : IServingBackend
     /// <param name="threads">CPU threads per forward pass; null means all cores.</param>
     /// <param name="contextSize">KV cells shared by all sequences; null means the model's training context.</param>
     /// <param name="modelName">Name served to clients; default the file name without extension.</param>
-    public static LlamaBackend Load(string path, int? threads = null, int? contextSize = null, string? modelName = null)
+    /// <param name="kvLayout">One shared pool of KV cells, or one slice per sequence (<see cref="LlamaKvLayout"/>).</param>
+    public static LlamaBackend Load(string path, int? threads = null, int? contextSize = null, string? modelName = null, LlamaKvLayout kvLayout = LlamaKvLayout.Shared)
     {
-        var model = LlamaModel.Load(path, threads, contextSize);
+        var model = LlamaModel.Load(path, threads, contextSize, kvLayout);
         return new LlamaBackend(model, string.IsNullOrWhiteSpace(modelName) ? Path.GetFileNameWithoutExtension(path) : modelName);
     }
 

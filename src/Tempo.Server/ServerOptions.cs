@@ -56,6 +56,13 @@ public sealed record ServerOptions
     /// </summary>
     public bool HandleProcessSignals { get; init; }
 
+    /// <summary>
+    /// When set, every step that runs a forward pass is appended to this JSON-lines file (<see cref="Engine.StepLog"/>):
+    /// start time, measured duration and the shape of its batch. <c>tempo fidelity</c> prices those steps with a
+    /// cost profile to measure the simulator's per-step error.
+    /// </summary>
+    public string? StepLogPath { get; init; }
+
     /// <summary>Longest accepted SLO bound (24 h): larger values are treated as mistakes, not as "no SLO".</summary>
     public const double MaxSloMs = 86_400_000;
 

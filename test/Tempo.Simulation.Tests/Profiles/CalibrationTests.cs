@@ -96,6 +96,34 @@ public class CalibrationTests
     }
 
     [Fact]
+    public void Fit_KnotNoSampleReaches_IsLeftOutOfTheTable()
+    {
+        var samples = Grid().Select(s => s with { Ms = Price(Truth, s.Work) }).ToArray();
+
+        var fitted = CostModelFit.Fit(samples, Truth, [1, 2, 4, 8, 16, 32, 64, 100, 128, 256]);
+
+        Assert.DoesNotContain(fitted.LinearMs, p => p[0] == 100);
+        Assert.Equal(Knots.Length, fitted.LinearMs.Length);
+        Assert.True(FitError.Of(fitted, samples).MaxAbsPct < 1e-4);
+    }
+
+    [Fact]
+    public void Grid_FitsTheEngineLimitsAndHoldsOutMixedSteps()
+    {
+        var grid = CalibrationGrid.For(maxBatch: 8, tokenBudget: 256, maxContext: 1024, kvCells: 8192, growth: 20);
+
+        Assert.Equal([1, 2, 4, 8, 16, 32, 64, 128, 256], grid.Knots);
+        Assert.All(grid.Points, p => Assert.True(p.Batch <= 8 && p.Chunk + p.Batch <= 256));
+        Assert.All(grid.Points.Where(p => p.Kind == CalibrationPointKind.Decode), p => Assert.True(8L * (p.Context + 20) <= 8192));
+        Assert.All(grid.Points.Where(p => p.Kind == CalibrationPointKind.Prefill), p => Assert.True(p.Chunk + p.Context <= 1024));
+        Assert.All(grid.Points.Where(p => p.Kind == CalibrationPointKind.Mixed), p => Assert.True(p.HeldOut));
+        Assert.DoesNotContain(grid.Points, p => p.HeldOut && p.Kind != CalibrationPointKind.Mixed);
+        Assert.Equal(4, grid.Points.Count(p => p.Kind == CalibrationPointKind.Mixed));
+        Assert.Equal(32 + 3, grid.Points.Single(p => p.Kind == CalibrationPointKind.Decode && p.Batch == 8 && p.Context == 32).Work(3).Sum(w => w.ContextBefore) / 8);
+        Assert.Contains("at most", Assert.Throws<ArgumentException>(() => CalibrationGrid.For(8, 256, 1024, 256, 20)).Message);
+    }
+
+    [Fact]
     public void Fit_TooFewSamplesOrBadKnots_Throw()
     {
         var samples = Grid().Take(5).Select(s => s with { Ms = 1 }).ToArray();

@@ -68,6 +68,15 @@ public static class CostModelFit
         }
 
         var usable = samples.Where(s => s.Ms > 0 && s.Work.Count > 0).ToArray();
+
+        // A knot no sample reaches would be fitted to an arbitrary value and bend the interpolation between its
+        // neighbours; leave it out, so T_lin runs straight between the knots that are measured.
+        var supported = knots.Where((n, j) => j == 0 || usable.Any(s => Features(s.Work, knots)[j] != 0)).ToArray();
+        if (supported.Length < knots.Count)
+        {
+            knots = supported.Length >= 2 ? supported : throw new ArgumentException("no sample has more than one token; T_lin cannot be fitted");
+        }
+
         var parameters = knots.Count + 3;
         if (usable.Length < parameters)
         {

@@ -1,0 +1,213 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+
+using Tempo.Llama;
+using Tempo.Simulation.Profiles;
+using Tempo.Simulation.Profiles.Calibration;
+
+namespace Tempo.Cli;
+
+/// <summary>
+/// <c>tempo calibrate</c>: measures a GGUF model's real step latency over a grid of step shapes, fits the simulator's
+/// cost model to it and writes a profile that <c>tempo simulate --profile</c> loads.
+/// </summary>
+internal static class CalibrateCommand
+{
+    private static readonly Option<string> ModelOption = new("--model", "-m") { Description = "GGUF model to measure", Required = true };
+
+    private static readonly Option<string> OutOption = new("--out", "-o") { Description = "profile JSON to write", Required = true };
+
+    private static readonly Option<string?> NameOption = new("--name") { Description = "profile name (default: the model file name + '-cpu')" };
+
+    private static readonly Option<int> MaxBatchOption = new("--max-batch") { Description = "sequences per step, as 'tempo serve --max-batch'", DefaultValueFactory = _ => 8 };
+
+    private static readonly Option<int> TokenBudgetOption = new("--token-budget") { Description = "tokens per step, as 'tempo serve --token-budget'", DefaultValueFactory = _ => 256 };
+
+    private static readonly Option<int?> ContextOption = new("--ctx-size") { Description = "KV cells, as 'tempo serve --ctx-size' (default: the model's training context)" };
+
+    private static readonly Option<int?> ThreadsOption = new("--threads") { Description = "CPU threads, as 'tempo serve --threads' (default: all cores)" };
+
+    private static readonly Option<string> KvLayoutOption = new("--kv-layout") { Description = "shared or per-sequence, as 'tempo serve --kv-layout'", DefaultValueFactory = _ => "shared" };
+
+    private static readonly Option<int> RepeatsOption = new("--repeats") { Description = "timed steps per point (median after outlier rejection)", DefaultValueFactory = _ => 7 };
+
+    private static readonly Option<int> WarmupOption = new("--warmup") { Description = "untimed steps before each point's timed ones", DefaultValueFactory = _ => 2 };
+
+    private static readonly Option<bool> QuickOption = new("--quick") { Description = "a coarse grid (smoke tests; the fit is rougher)" };
+
+    private static readonly Option<string?> ReportOption = new("--report") { Description = "CSV of every measured point with the fitted prediction and its error" };
+
+    public static Command Create()
+    {
+        var command = new Command("calibrate", "Measure a GGUF model's step latency on this machine and fit a cost profile for 'tempo simulate --profile'.");
+        foreach (var option in new Option[] { ModelOption, OutOption, NameOption, MaxBatchOption, TokenBudgetOption, ContextOption, ThreadsOption, KvLayoutOption, RepeatsOption, WarmupOption, QuickOption, ReportOption })
+        {
+            command.Options.Add(option);
+        }
+
+        command.SetAction(parse => CliErrors.Guard(() => Run(parse)));
+        return command;
+    }
+
+    internal static LlamaKvLayout ParseKvLayout(string value) => value.Trim().ToLowerInvariant() switch
+    {
+        "shared" => LlamaKvLayout.Shared,
+        "per-sequence" or "per-seq" => LlamaKvLayout.PerSequence,
+        _ => throw new CliUsageException($"--kv-layout: unknown layout '{value}'; use shared or per-sequence"),
+    };
+
+    private static int Run(ParseResult parse)
+    {
+        var repeats = parse.GetValue(RepeatsOption);
+        var warmup = parse.GetValue(WarmupOption);
+        if (repeats < 3)
+        {
+            throw new CliUsageException($"--repeats must be at least 3 for a median with outlier rejection, got {repeats}");
+        }
+
+        if (warmup < 0)
+        {
+            throw new CliUsageException($"--warmup cannot be negative, got {warmup}");
+        }
+
+        var maxBatch = parse.GetValue(MaxBatchOption);
+        var budget = parse.GetValue(TokenBudgetOption);
+        if (maxBatch < 1 || budget < 8)
+        {
+            throw new CliUsageException($"--max-batch must be at least 1 and --token-budget at least 8, got {maxBatch} and {budget}");
+        }
+
+        var modelPath = parse.GetValue(ModelOption)!;
+        var outPath = parse.GetValue(OutOption)!;
+        var layout = ParseKvLayout(parse.GetValue(KvLayoutOption)!);
+        var outDir = Path.GetDirectoryName(Path.GetFullPath(outPath))!;
+        if (!Directory.Exists(outDir))
+        {
+            throw new DirectoryNotFoundException($"--out: directory '{outDir}' does not exist");
+        }
+
+        using var model = LlamaModel.Load(modelPath, parse.GetValue(ThreadsOption), parse.GetValue(ContextOption), layout);
+        var config = model.EngineConfigFor(maxBatch, Math.Min(budget, model.ContextSize));
+        using var probe = new LlamaStepProbe(model, config.MaxBatch, config.TokenBudget);
+        var grid = CalibrationGrid.For(probe.MaxBatch, config.TokenBudget, probe.MaxContext, model.ContextSize, growth: (2 * (warmup + repeats)) + 2, quick: parse.GetValue(QuickOption));
+        Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"calibrate: {Path.GetFileName(model.Path)} ({model.ParameterCount / 1e6:0.0}M parameters), {model.Threads} threads, {model.ContextSize} KV cells ({layout}), batch {probe.MaxBatch}, budget {config.TokenBudget}: {grid.Points.Count} points x ({warmup} warm-up + {repeats} timed)"));
+
+        var watch = Stopwatch.StartNew();
+        var measured = new List<MeasuredPoint>();
+        for (var i = 0; i < grid.Points.Count; i++)
+        {
+            var point = grid.Points[i];
+            var summary = Measure(probe, point, repeats, warmup);
+            measured.Add(new MeasuredPoint(point, summary, new StepSample(point.Label, point.Work(warmup + (repeats / 2)), summary.MedianMs)));
+            Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  [{i + 1}/{grid.Points.Count}] {point.Label,-28} {summary.MedianMs,9:0.000} ms  (kept {summary.Kept}, rejected {summary.Rejected}, spread {summary.SpreadPct:0}%)  {watch.Elapsed.TotalSeconds:0}s"));
+        }
+
+        var swapContext = Math.Min(probe.MaxContext / 2, 512);
+        var swapMs = probe.TimeSwapPerBlock(swapContext, config.BlockSize, repeats);
+        var training = measured.Where(m => !m.Point.HeldOut).Select(m => m.Sample).ToArray();
+        var heldOut = measured.Where(m => m.Point.HeldOut).Select(m => m.Sample).ToArray();
+        var name = parse.GetValue(NameOption) ?? Path.GetFileNameWithoutExtension(model.Path) + "-cpu";
+        var template = new CostProfile
+        {
+            Name = name,
+            Description = string.Create(CultureInfo.InvariantCulture, $"{Path.GetFileName(model.Path)} on this CPU ({model.Threads} threads, {layout} KV), measured by tempo calibrate"),
+            Model = Path.GetFileName(model.Path),
+            Gpu = string.Create(CultureInfo.InvariantCulture, $"CPU, {model.Threads} threads ({Environment.ProcessorCount} cores)"),
+            NumLayers = 1,
+            LinearMs = [[1, 0]],
+            DecodeAttnAMs = 0,
+            DecodeAttnBMs = 0,
+            PrefillAttnAMs = 0,
+            PrefillAttnBetaMs = 0,
+            PrefillAttnGMs = 0,
+            FixedMs = 0,
+            SwapMsPerBlock = swapMs,
+            KvGpuBlocks = config.GpuBlocks,
+            KvCpuBlocks = config.CpuBlocks,
+            BlockSize = config.BlockSize,
+            MaxModelLen = config.MaxModelLen,
+        };
+        var fitted = CostModelFit.Fit(training, template, grid.Knots);
+        var trainError = FitError.Of(fitted, training);
+        var heldOutError = heldOut.Length > 0 ? FitError.Of(fitted, heldOut) : null;
+        fitted = fitted with { Calibration = Describe(config.TokenBudget, probe.MaxBatch, repeats, warmup, training.Length, heldOut.Length, trainError, heldOutError, swapContext) };
+        fitted.Save(outPath);
+        if (parse.GetValue(ReportOption) is { } report)
+        {
+            WriteReport(report, measured, fitted);
+        }
+
+        Console.Out.Write(Summary(fitted, trainError, heldOutError));
+        Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"calibrate: wrote {outPath} in {watch.Elapsed.TotalSeconds:0} s; use it with 'tempo simulate --profile {outPath} --max-batch {probe.MaxBatch} --token-budget {config.TokenBudget}'"));
+        return 0;
+    }
+
+    private static TimingSummary Measure(LlamaStepProbe probe, CalibrationPoint point, int repeats, int warmup)
+    {
+        var timings = Time(probe, point, repeats, warmup);
+        var summary = TimingSummary.Of(timings);
+
+        // A third or more rejected means something else held the cores for a while: measure once more and judge
+        // all timings together, rather than trust a median of a disturbed run.
+        if (summary.Rejected * 3 >= repeats)
+        {
+            summary = TimingSummary.Of([.. timings, .. Time(probe, point, repeats, warmup)]);
+        }
+
+        return summary;
+    }
+
+    private static double[] Time(LlamaStepProbe probe, CalibrationPoint p, int repeats, int warmup) => p.Kind switch
+    {
+        CalibrationPointKind.Decode => probe.TimeDecode(p.Batch, p.Context, repeats, warmup),
+        CalibrationPointKind.Prefill => probe.TimePrefill(p.Chunk, p.Context, repeats, warmup),
+        _ => probe.TimeMixed(p.Batch, p.Context, p.Chunk, repeats, warmup),
+    };
+
+    private static string Describe(int budget, int maxBatch, int repeats, int warmup, int trained, int heldOut, FitError train, FitError? held, int swapContext) =>
+        string.Create(
+            CultureInfo.InvariantCulture,
+            $"tempo calibrate on {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores: {trained} decode and prefill shapes fitted, {heldOut} mixed shapes held out; batch {maxBatch}, budget {budget}; {warmup} warm-up + {repeats} timed steps per shape, median after rejecting timings beyond {TimingSummary.RejectMads} MADs. Per-iteration coefficients (num_layers 1): fixed cost, T_lin table, decode attention per context token, prefill attention per query-key pair, cost per sampled token. Fit error |pred-meas|/meas: median {train.MedianAbsPct:0.0}%, p90 {train.P90AbsPct:0.0}%, max {train.MaxAbsPct:0.0}%")
+        + (held is null ? "" : string.Create(CultureInfo.InvariantCulture, $"; held-out mixed steps: median {held.MedianAbsPct:0.0}%, p90 {held.P90AbsPct:0.0}%, max {held.MaxAbsPct:0.0}%"))
+        + string.Create(CultureInfo.InvariantCulture, $". Swap: LLamaSharp state save + load of a {swapContext}-token sequence, per block one way.");
+
+    private static string Summary(CostProfile p, FitError train, FitError? held)
+    {
+        var sb = new StringBuilder();
+        sb.AppendLine(CultureInfo.InvariantCulture, $"profile {p.Name}");
+        sb.AppendLine(CultureInfo.InvariantCulture, $"  fixed_ms            {p.FixedMs:0.000}");
+        sb.AppendLine(CultureInfo.InvariantCulture, $"  output_ms           {p.OutputMs:0.0000}  per sampled token");
+        sb.AppendLine(CultureInfo.InvariantCulture, $"  decode_attn_b_ms    {p.DecodeAttnBMs:0.000e0}  per context token of the decode batch");
+        sb.AppendLine(CultureInfo.InvariantCulture, $"  prefill_attn_g_ms   {p.PrefillAttnGMs:0.000e0}  per query-key pair");
+        sb.AppendLine(CultureInfo.InvariantCulture, $"  linear_ms           {string.Join(" ", p.LinearMs.Select(x => $"{x[0]:0}:{x[1]:0.00}"))}");
+        sb.AppendLine(CultureInfo.InvariantCulture, $"  swap_ms_per_block   {p.SwapMsPerBlock:0.0000}");
+        sb.AppendLine(CultureInfo.InvariantCulture, $"fit error (|predicted - measured| / measured)");
+        sb.AppendLine(CultureInfo.InvariantCulture, $"  fitted shapes   ({train.Points.Count,3}): median {train.MedianAbsPct:0.0}%  p90 {train.P90AbsPct:0.0}%  max {train.MaxAbsPct:0.0}%");
+        if (held is not null)
+        {
+            sb.AppendLine(CultureInfo.InvariantCulture, $"  held-out mixed  ({held.Points.Count,3}): median {held.MedianAbsPct:0.0}%  p90 {held.P90AbsPct:0.0}%  max {held.MaxAbsPct:0.0}%");
+        }
+
+        return sb.ToString();
+    }
+
+    private static void WriteReport(string path, IReadOnlyList<MeasuredPoint> measured, CostProfile profile)
+    {
+        var model = new CostModel(profile);
+        var sb = new StringBuilder("kind,label,batch,context,chunk,held_out,measured_ms,predicted_ms,error_pct,kept,rejected,spread_pct\n");
+        foreach (var m in measured)
+        {
+            var predicted = model.ShapeTimeS(m.Sample.Work.ToArray(), 0) * 1000;
+            var p = m.Point;
+            sb.Append(CultureInfo.InvariantCulture, $"{p.Kind.ToString().ToLowerInvariant()},{p.Label},{p.Batch},{p.Context},{p.Chunk},{(p.HeldOut ? 1 : 0)},{m.Summary.MedianMs:0.####},{predicted:0.####},{100 * (predicted - m.Summary.MedianMs) / m.Summary.MedianMs:0.##},{m.Summary.Kept},{m.Summary.Rejected},{m.Summary.SpreadPct:0.#}\n");
+        }
+
+        var tmp = path + ".tmp";
+        File.WriteAllText(tmp, sb.ToString());
+        File.Move(tmp, path, overwrite: true);
+    }
+
+    private sealed record MeasuredPoint(CalibrationPoint Point, TimingSummary Summary, StepSample Sample);
+}
