@@ -131,28 +131,37 @@ internal static class DecisionLatency
     private static void Measure(TextWriter output, string kind, string policy, int live, LiveEngine engine)
     {
         const int warmup = 200;
-        const int calls = 3_000;
+        const int maxCalls = 3_000;
+        const int minCalls = 200;
 
         // Tiered JIT promotes a method only after ~100 ms without new tier-0 work; 200 calls of a few µs end well
-        // before that, so the samples would mostly time tier-0 code. Warm up for at least half a second.
+        // before that, so the samples would mostly time tier-0 code. Warm up for at least half a second; a decision
+        // of tens of milliseconds stops after two seconds (its loops are promoted on the stack by then).
         var warmStart = Stopwatch.GetTimestamp();
-        for (var i = 0; i < warmup || Stopwatch.GetElapsedTime(warmStart).TotalMilliseconds < 500; i++)
+        for (var i = 0; i < 10 || WarmMs() < 500 || (i < warmup && WarmMs() < 2_000); i++)
         {
             engine.Decide();
         }
 
-        var samples = new double[calls];
+        // At most 3,000 calls or ten seconds, whichever comes first (but 200 calls at least), so a slow decision
+        // does not hold the whole run for minutes; the calls column says how many were timed.
+        var samples = new double[maxCalls];
+        var calls = 0;
         var allocated = GC.GetAllocatedBytesForCurrentThread();
-        for (var i = 0; i < calls; i++)
+        var sampleStart = Stopwatch.GetTimestamp();
+        while (calls < maxCalls && (calls < minCalls || Stopwatch.GetElapsedTime(sampleStart).TotalSeconds < 10))
         {
             var start = Stopwatch.GetTimestamp();
             engine.Decide();
-            samples[i] = ElapsedNs(start) / 1_000;
+            samples[calls++] = ElapsedNs(start) / 1_000;
         }
 
         var bytesPerCall = (GC.GetAllocatedBytesForCurrentThread() - allocated) / (double)calls;
+        samples = samples[..calls];
         Array.Sort(samples);
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"| {kind} | {policy} | {live:N0} | {calls} | {Percentile.OfSorted(samples, 0.5):0.0} | {Percentile.OfSorted(samples, 0.99):0.0} | {samples[^1]:0.0} | {bytesPerCall:0} |"));
+
+        double WarmMs() => Stopwatch.GetElapsedTime(warmStart).TotalMilliseconds;
     }
 }
