@@ -15,6 +15,7 @@ public static class Program
         root.Subcommands.Add(ServeCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
         root.Subcommands.Add(CalibrateCommand.Create());
+        root.Subcommands.Add(FidelityCommand.Create());
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {
