@@ -7,7 +7,7 @@ public class EngineCoreTests
     [Fact]
     public void Submit_ContextLongerThanModel_RejectsAtOnceWithReason()
     {
-        var engine = TestEngines.Create(new GreedyScheduler(), new EngineConfig { MaxModelLen = 100, GpuBlocks = 64 });
+        var engine = TestEngines.Create(new TestEngines.GreedyScheduler(), new EngineConfig { MaxModelLen = 100, GpuBlocks = 64 });
         RequestRecord? ended = null;
         engine.RequestEnded += (_, rec) => ended = rec;
 
@@ -22,7 +22,7 @@ public class EngineCoreTests
     [Fact]
     public void Step_SingleRequest_PrefillsInChunksThenDecodesEveryToken()
     {
-        var engine = TestEngines.Create(new GreedyScheduler(), new EngineConfig { TokenBudget = 32, GpuBlocks = 64 });
+        var engine = TestEngines.Create(new TestEngines.GreedyScheduler(), new EngineConfig { TokenBudget = 32, GpuBlocks = 64 });
         engine.Submit(TestEngines.Spec(1, prompt: 70, output: 5));
 
         var records = TestEngines.RunToEnd(engine);
@@ -34,26 +34,5 @@ public class EngineCoreTests
         Assert.Equal(0.03, rec.TtftS!.Value, 9);
         Assert.Equal(7, engine.Stats.Steps);
         Assert.Equal(0, engine.Kv.TotalGpuBlocks - engine.Kv.FreeGpuBlocks);
-    }
-
-    /// <summary>Schedules everything it can, FCFS, no preemption: enough to exercise the engine alone.</summary>
-    private sealed class GreedyScheduler : IScheduler
-    {
-        public string Name => "greedy";
-
-        public StepPlan Plan(SchedulerView view)
-        {
-            var budget = view.NewBudget();
-            foreach (var r in view.Running.Concat(view.Waiting))
-            {
-                var n = budget.MaxTokensFor(r);
-                if (n > 0)
-                {
-                    budget.TrySchedule(r, n);
-                }
-            }
-
-            return budget.Build();
-        }
     }
 }

@@ -44,4 +44,25 @@ internal static class TestEngines
             return new(stepS);
         }
     }
+
+    /// <summary>Schedules everything it can, FCFS, no preemption: enough to exercise the engine alone.</summary>
+    internal sealed class GreedyScheduler : IScheduler
+    {
+        public string Name => "greedy";
+
+        public StepPlan Plan(SchedulerView view)
+        {
+            var budget = view.NewBudget();
+            foreach (var r in view.Running.Concat(view.Waiting))
+            {
+                var n = budget.MaxTokensFor(r);
+                if (n > 0)
+                {
+                    budget.TrySchedule(r, n);
+                }
+            }
+
+            return budget.Build();
+        }
+    }
 }

@@ -1,0 +1,68 @@
+namespace Tempo.Engine.Tests;
+
+public class StepLogTests
+{
+    [Fact]
+    public void StepLogExecutor_LogsEveryForwardStep_AndTheLogReadsBackTheSameShapes()
+    {
+        var clock = new VirtualClock();
+        var writer = new StringWriter();
+        var logged = new List<StepBatchShape>();
+        var executor = new StepLogExecutor(new RecordingExecutor(clock, logged), clock, writer);
+        var engine = new EngineCore(new EngineConfig { TokenBudget = 32, GpuBlocks = 64 }, new TestEngines.GreedyScheduler(), executor, clock);
+        engine.Submit(TestEngines.Spec(1, prompt: 50, output: 3));
+        engine.Submit(TestEngines.Spec(2, prompt: 5, output: 4));
+
+        while (engine.HasWork)
+        {
+            engine.Step();
+        }
+
+        var steps = StepLog.Read(new StringReader(writer.ToString()));
+
+        Assert.Equal(logged.Count(s => s.Work.Length > 0), steps.Count);
+        Assert.Equal(executor.StepsLogged, steps.Count);
+        var forward = logged.Where(s => s.Work.Length > 0).ToList();
+        for (var i = 0; i < steps.Count; i++)
+        {
+            Assert.Equal(forward[i].Work, steps[i].Work);
+            Assert.Equal(forward[i].AtS, steps[i].AtS, 6);
+            Assert.Equal(0.004, steps[i].DurationS, 9);
+        }
+
+        // A 50-token prompt over a 32-token budget: a middle chunk that samples nothing, then decodes.
+        Assert.Contains(steps, s => s.Work.Any(w => !w.IsDecode && !w.ProducesToken));
+        Assert.Contains(steps, s => s.Work.Any(w => w.IsDecode && w.ProducesToken));
+    }
+
+    [Fact]
+    public void Read_MalformedLine_NamesTheLine()
+    {
+        const string log = "{\"at_s\":0,\"ms\":1,\"swap_blocks\":0,\"work\":[[4,0,0,1]]}\n\n{\"at_s\":1,\"ms\":1,\"swap_blocks\":0,\"work\":[[0,0,1,1]]}\n";
+
+        var e = Assert.Throws<FormatException>(() => StepLog.Read(new StringReader(log)));
+
+        Assert.Contains("line 3", e.Message);
+        Assert.Contains("line 1", Assert.Throws<FormatException>(() => StepLog.Read(new StringReader("{\"at_s\":0,\"ms\":1,"))).Message);
+    }
+
+    [Fact]
+    public void Format_WritesInvariantNumbersAndFlags()
+    {
+        var line = StepLog.Format(1.5, 0.0125, [], 3);
+
+        Assert.Equal("{\"at_s\":1.5,\"ms\":12.5,\"swap_blocks\":3,\"work\":[]}", line);
+    }
+
+    private sealed record StepBatchShape(double AtS, WorkShape[] Work);
+
+    private sealed class RecordingExecutor(VirtualClock clock, List<StepBatchShape> log) : IExecutor
+    {
+        public StepResult Execute(StepBatch batch)
+        {
+            log.Add(new StepBatchShape(clock.NowS, [.. batch.Entries.Select(e => e.Shape)]));
+            clock.Advance(0.004);
+            return new StepResult(0.004);
+        }
+    }
+}
