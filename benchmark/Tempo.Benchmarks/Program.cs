@@ -4,7 +4,8 @@ namespace Tempo.Benchmarks;
 
 /// <summary>
 /// Benchmarks. <c>dotnet run -c Release --project benchmark/Tempo.Benchmarks -- latency</c> prints per-call
-/// decision-time percentiles; any other arguments go to BenchmarkDotNet (e.g. <c>--filter '*Replan*'</c>).
+/// percentiles of scheduler decisions and KV block manager operations, <c>simulate-speed</c> the simulator's steps
+/// per second and bytes per step; any other arguments go to BenchmarkDotNet (e.g. <c>--filter '*Replan*'</c>).
 /// </summary>
 public static class Program
 {
