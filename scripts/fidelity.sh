@@ -15,14 +15,17 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 policies=${1:-"sarathi tempo"}
-rate=${RATE:-1.5}
+rate=${RATE:-3}
 requests=${REQUESTS:-120}
-length_scale=${LENGTH_SCALE:-0.125}
-slo_scale=${SLO_SCALE:-2}
+length_scale=${LENGTH_SCALE:-0.25}
+slo_scale=${SLO_SCALE:-1}
 seed=${SEED:-42}
 out=${OUT:-docs/results/fidelity}
 port=${PORT:-8391}
-engine=(--max-batch 8 --token-budget 256 --ctx-size 8192 --kv-layout per-sequence --threads 2)
+# One llama.cpp thread: the other core is left to the HTTP server and the load generator, which otherwise preempt
+# one of two compute threads mid-step and make a step wait at llama.cpp's thread barrier (measured: decode steps
+# at batch 4-8 ran 2-3x slower than calibrated with 2 threads while the client streamed tokens).
+engine=(--max-batch 8 --token-budget 256 --ctx-size 8192 --kv-layout per-sequence --threads 1)
 workload=(--workload mixed --requests "$requests" --length-scale "$length_scale" --slo-scale "$slo_scale" --seed "$seed")
 
 dotnet build src/Tempo.Cli -c Release -o /tmp/tempo-fidelity >/dev/null

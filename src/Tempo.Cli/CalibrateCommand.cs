@@ -31,9 +31,14 @@ internal static class CalibrateCommand
 
     private static readonly Option<string> KvLayoutOption = new("--kv-layout") { Description = "shared or per-sequence, as 'tempo serve --kv-layout'", DefaultValueFactory = _ => "shared" };
 
-    private static readonly Option<int> RepeatsOption = new("--repeats") { Description = "timed steps per point (median after outlier rejection)", DefaultValueFactory = _ => 7 };
+    private static readonly Option<int> RepeatsOption = new("--repeats") { Description = "timed steps per point (median after outlier rejection)", DefaultValueFactory = _ => 9 };
 
-    private static readonly Option<int> WarmupOption = new("--warmup") { Description = "untimed steps before each point's timed ones", DefaultValueFactory = _ => 2 };
+    // Ten, not one or two: on a CPU the first decode steps after other work run up to 2x slower until the weights are
+    // back in cache (measured on the 2-core CI machine: 7 ms falling to 3-4 ms over 10-20 steps), while a server's
+    // steps follow each other and run warm.
+    private static readonly Option<int> WarmupOption = new("--warmup") { Description = "untimed steps before each point's timed ones (lets the weights return to cache)", DefaultValueFactory = _ => 10 };
+
+    private static readonly Option<int> RoundsOption = new("--rounds") { Description = "passes over the whole grid, each in its own order; a shape's timings from all passes are pooled", DefaultValueFactory = _ => 3 };
 
     private static readonly Option<bool> QuickOption = new("--quick") { Description = "a coarse grid (smoke tests; the fit is rougher)" };
 
@@ -42,7 +47,7 @@ internal static class CalibrateCommand
     public static Command Create()
     {
         var command = new Command("calibrate", "Measure a GGUF model's step latency on this machine and fit a cost profile for 'tempo simulate --profile'.");
-        foreach (var option in new Option[] { ModelOption, OutOption, NameOption, MaxBatchOption, TokenBudgetOption, ContextOption, ThreadsOption, KvLayoutOption, RepeatsOption, WarmupOption, QuickOption, ReportOption })
+        foreach (var option in new Option[] { ModelOption, OutOption, NameOption, MaxBatchOption, TokenBudgetOption, ContextOption, ThreadsOption, KvLayoutOption, RepeatsOption, WarmupOption, RoundsOption, QuickOption, ReportOption })
         {
             command.Options.Add(option);
         }
@@ -65,6 +70,11 @@ internal static class CalibrateCommand
         if (repeats < 3)
         {
             throw new CliUsageException($"--repeats must be at least 3 for a median with outlier rejection, got {repeats}");
+        }
+
+        if (parse.GetValue(RoundsOption) < 1)
+        {
+            throw new CliUsageException($"--rounds must be at least 1, got {parse.GetValue(RoundsOption)}");
         }
 
         if (warmup < 0)
@@ -92,17 +102,35 @@ internal static class CalibrateCommand
         var config = model.EngineConfigFor(maxBatch, Math.Min(budget, model.ContextSize));
         using var probe = new LlamaStepProbe(model, config.MaxBatch, config.TokenBudget);
         var grid = CalibrationGrid.For(probe.MaxBatch, config.TokenBudget, probe.MaxContext, model.ContextSize, growth: (2 * (warmup + repeats)) + 2, quick: parse.GetValue(QuickOption));
-        Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"calibrate: {Path.GetFileName(model.Path)} ({model.ParameterCount / 1e6:0.0}M parameters), {model.Threads} threads, {model.ContextSize} KV cells ({layout}), batch {probe.MaxBatch}, budget {config.TokenBudget}: {grid.Points.Count} points x ({warmup} warm-up + {repeats} timed)"));
+        Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"calibrate: {Path.GetFileName(model.Path)} ({model.ParameterCount / 1e6:0.0}M parameters), {model.Threads} threads, {model.ContextSize} KV cells ({layout}), batch {probe.MaxBatch}, budget {config.TokenBudget}: {grid.Points.Count} points x {parse.GetValue(RoundsOption)} rounds x ({warmup} warm-up + {repeats} timed)"));
 
         var watch = Stopwatch.StartNew();
-        var measured = new List<MeasuredPoint>();
-        for (var i = 0; i < grid.Points.Count; i++)
+        var rounds = parse.GetValue(RoundsOption);
+        var timings = grid.Points.Select(_ => new List<double>()).ToArray();
+        var visits = 0;
+        for (var round = 0; round < rounds; round++)
         {
-            var point = grid.Points[i];
-            var summary = Measure(probe, point, repeats, warmup);
-            measured.Add(new MeasuredPoint(point, summary, new StepSample(point.Label, point.Work(warmup + (repeats / 2)), summary.MedianMs)));
-            Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  [{i + 1}/{grid.Points.Count}] {point.Label,-28} {summary.MedianMs,9:0.000} ms  (kept {summary.Kept}, rejected {summary.Rejected}, spread {summary.SpreadPct:0}%)  {watch.Elapsed.TotalSeconds:0}s"));
+            // Each round visits every shape once, in its own seeded order: a slow spell of a shared host then spreads
+            // over all shapes instead of biasing the few measured during it.
+            var order = Enumerable.Range(0, grid.Points.Count).ToArray();
+            new Random(round).Shuffle(order);
+            foreach (var i in order)
+            {
+                var point = grid.Points[i];
+                var visit = Measure(probe, point, repeats, warmup);
+                timings[i].AddRange(visit);
+                var summary = TimingSummary.Of(visit);
+                Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  [{++visits}/{grid.Points.Count * rounds}] round {round + 1}: {point.Label,-28} {summary.MedianMs,9:0.000} ms  (kept {summary.Kept}, rejected {summary.Rejected}, spread {summary.SpreadPct:0}%)  {watch.Elapsed.TotalSeconds:0}s"));
+            }
         }
+
+        var measured = grid.Points
+            .Select((point, i) =>
+            {
+                var summary = TimingSummary.Of(timings[i]);
+                return new MeasuredPoint(point, summary, new StepSample(point.Label, point.Work(warmup + (repeats / 2)), summary.MedianMs));
+            })
+            .ToList();
 
         var swapContext = Math.Min(probe.MaxContext / 2, 512);
         var swapMs = probe.TimeSwapPerBlock(swapContext, config.BlockSize, repeats);
@@ -132,7 +160,7 @@ internal static class CalibrateCommand
         var fitted = CostModelFit.Fit(training, template, grid.Knots);
         var trainError = FitError.Of(fitted, training);
         var heldOutError = heldOut.Length > 0 ? FitError.Of(fitted, heldOut) : null;
-        fitted = fitted with { Calibration = Describe(config.TokenBudget, probe.MaxBatch, repeats, warmup, training.Length, heldOut.Length, trainError, heldOutError, swapContext) };
+        fitted = fitted with { Calibration = Describe(config.TokenBudget, probe.MaxBatch, rounds, repeats, warmup, training.Length, heldOut.Length, trainError, heldOutError, swapContext) };
         fitted.Save(outPath);
         if (parse.GetValue(ReportOption) is { } report)
         {
@@ -144,19 +172,18 @@ internal static class CalibrateCommand
         return 0;
     }
 
-    private static TimingSummary Measure(LlamaStepProbe probe, CalibrationPoint point, int repeats, int warmup)
+    private static double[] Measure(LlamaStepProbe probe, CalibrationPoint point, int repeats, int warmup)
     {
         var timings = Time(probe, point, repeats, warmup);
-        var summary = TimingSummary.Of(timings);
 
-        // A third or more rejected means something else held the cores for a while: measure once more and judge
-        // all timings together, rather than trust a median of a disturbed run.
-        if (summary.Rejected * 3 >= repeats)
+        // A third or more rejected means something else held the cores for a while: measure once more, so the shape is
+        // judged on enough undisturbed timings.
+        if (TimingSummary.Of(timings).Rejected * 3 >= repeats)
         {
-            summary = TimingSummary.Of([.. timings, .. Time(probe, point, repeats, warmup)]);
+            timings = [.. timings, .. Time(probe, point, repeats, warmup)];
         }
 
-        return summary;
+        return timings;
     }
 
     private static double[] Time(LlamaStepProbe probe, CalibrationPoint p, int repeats, int warmup) => p.Kind switch
@@ -166,10 +193,10 @@ internal static class CalibrateCommand
         _ => probe.TimeMixed(p.Batch, p.Context, p.Chunk, repeats, warmup),
     };
 
-    private static string Describe(int budget, int maxBatch, int repeats, int warmup, int trained, int heldOut, FitError train, FitError? held, int swapContext) =>
+    private static string Describe(int budget, int maxBatch, int rounds, int repeats, int warmup, int trained, int heldOut, FitError train, FitError? held, int swapContext) =>
         string.Create(
             CultureInfo.InvariantCulture,
-            $"tempo calibrate on {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores: {trained} decode and prefill shapes fitted, {heldOut} mixed shapes held out; batch {maxBatch}, budget {budget}; {warmup} warm-up + {repeats} timed steps per shape, median after rejecting timings beyond {TimingSummary.RejectMads} MADs. Per-iteration coefficients (num_layers 1): fixed cost, T_lin table, decode attention per context token, prefill attention per query-key pair, cost per sampled token. Fit error |pred-meas|/meas: median {train.MedianAbsPct:0.0}%, p90 {train.P90AbsPct:0.0}%, max {train.MaxAbsPct:0.0}%")
+            $"tempo calibrate on {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores: {trained} decode and prefill shapes fitted, {heldOut} mixed shapes held out; batch {maxBatch}, budget {budget}; {rounds} rounds over the grid in shuffled order, each {warmup} warm-up + {repeats} timed steps per shape; pooled median after rejecting timings beyond {TimingSummary.RejectMads} MADs. Per-iteration coefficients (num_layers 1): fixed cost, T_lin table, decode attention per context token, prefill attention per query-key pair, cost per sampled token. Fit error |pred-meas|/meas: median {train.MedianAbsPct:0.0}%, p90 {train.P90AbsPct:0.0}%, max {train.MaxAbsPct:0.0}%")
         + (held is null ? "" : string.Create(CultureInfo.InvariantCulture, $"; held-out mixed steps: median {held.MedianAbsPct:0.0}%, p90 {held.P90AbsPct:0.0}%, max {held.MaxAbsPct:0.0}%"))
         + string.Create(CultureInfo.InvariantCulture, $". Swap: LLamaSharp state save + load of a {swapContext}-token sequence, per block one way.");
 

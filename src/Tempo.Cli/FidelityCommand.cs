@@ -109,6 +109,9 @@ internal static class FidelityCommand
                 {
                     sb.AppendLine(inv, $"  {"",-20} {kind,-8} {e.Count,6} {e.Median,10:0.0}% {e.P90,8:0.0}% {e.MeanSigned,8:+0.0;-0.0}%");
                 }
+
+                sb.AppendLine(inv, $"  {"",-20} {"by shape",-8} {f.ByShape.Count,6} {f.ByShape.Median,10:0.0}% {f.ByShape.P90,8:0.0}% {f.ByShape.MeanSigned,8:+0.0;-0.0}%   (shape medians: the model's error without single-step noise)");
+                sb.AppendLine(inv, $"  {"",-20} {"noise",-8} {f.NoiseFloor.Count,6} {f.NoiseFloor.Median,10:0.0}% {f.NoiseFloor.P90,8:0.0}% {f.NoiseFloor.MeanSigned,8:+0.0;-0.0}%   (each step vs its shape's median: the floor for any model)");
             }
         }
 
@@ -132,7 +135,7 @@ internal static class FidelityCommand
         var doc = new Dictionary<string, object>
         {
             ["profile"] = profile,
-            ["steps"] = steps.ToDictionary(s => s.Name, s => (object)new { all = s.Fidelity.All, by_kind = s.Fidelity.ByKind, busy_ratio = s.Fidelity.BusyRatio }),
+            ["steps"] = steps.ToDictionary(s => s.Name, s => (object)new { all = s.Fidelity.All, by_kind = s.Fidelity.ByKind, busy_ratio = s.Fidelity.BusyRatio, by_shape = s.Fidelity.ByShape, noise_floor = s.Fidelity.NoiseFloor }),
             ["requests"] = requests.Select(r => new
             {
                 policy = r.Policy,

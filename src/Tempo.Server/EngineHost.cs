@@ -98,7 +98,7 @@ internal sealed class EngineHost : IDisposable
         if (options.StepLogPath is { } stepLog)
         {
             // Buffered: a line per step must not cost the engine loop a write system call.
-            _stepLog = new StepLogExecutor(executor, backend.Clock, new StreamWriter(stepLog, append: false, System.Text.Encoding.UTF8, bufferSize: 1 << 16));
+            _stepLog = new StepLogExecutor(executor, backend.Clock, new StreamWriter(stepLog, append: false, new System.Text.UTF8Encoding(false), bufferSize: 1 << 16));
             executor = _stepLog;
         }
 

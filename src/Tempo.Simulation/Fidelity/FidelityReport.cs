@@ -24,15 +24,23 @@ public sealed record ErrorStats(int Count, double Median, double P90, double Mea
 /// <param name="All">Every step: relative error in percent, (predicted − measured) / measured.</param>
 /// <param name="ByKind">The same per kind: <c>decode</c> (decodes only), <c>prefill</c> (chunks only), <c>mixed</c>.</param>
 /// <param name="BusyRatio">Σ predicted / Σ measured: how much longer the simulated engine is busy over the same steps.</param>
-public sealed record StepFidelity(ErrorStats All, IReadOnlyDictionary<string, ErrorStats> ByKind, double BusyRatio)
+/// <param name="ByShape">
+/// Error of the median: steps are grouped into shapes (decodes, their mean context to a power of two, prefill chunks,
+/// their tokens and cache to a power of two); each step gets its shape's (median predicted − median measured) /
+/// median measured. This is the model's error with the timing noise of single steps taken out.
+/// </param>
+/// <param name="NoiseFloor">
+/// Each step's deviation from the median measured time of its shape, (shape median − measured) / measured: the error
+/// that even a perfect per-shape predictor makes, because the same shape does not always take the same time.
+/// </param>
+public sealed record StepFidelity(ErrorStats All, IReadOnlyDictionary<string, ErrorStats> ByKind, double BusyRatio, ErrorStats ByShape, ErrorStats NoiseFloor)
 {
     /// <summary>Prices every logged step with <paramref name="profile"/> and compares it with its measured duration.</summary>
     public static StepFidelity Of(IReadOnlyList<LoggedStep> steps, CostProfile profile)
     {
         ArgumentNullException.ThrowIfNull(steps);
         var model = new CostModel(profile);
-        var errors = new List<(string Kind, double Pct)>();
-        double predictedSum = 0, measuredSum = 0;
+        var priced = new List<(string Kind, string Shape, double Measured, double Predicted)>();
         foreach (var s in steps)
         {
             if (s.DurationS <= 0 || s.Work.Count == 0)
@@ -40,20 +48,26 @@ public sealed record StepFidelity(ErrorStats All, IReadOnlyDictionary<string, Er
                 continue;
             }
 
-            var predicted = model.ShapeTimeS([.. s.Work], s.SwapBlocks);
-            predictedSum += predicted;
-            measuredSum += s.DurationS;
-            errors.Add((KindOf(s.Work), 100 * (predicted - s.DurationS) / s.DurationS));
+            priced.Add((KindOf(s.Work), ShapeOf(s.Work), s.DurationS, model.ShapeTimeS([.. s.Work], s.SwapBlocks)));
         }
 
-        if (errors.Count == 0)
+        if (priced.Count == 0)
         {
             throw new ArgumentException("the step log holds no step with work");
         }
 
-        var byKind = errors.GroupBy(e => e.Kind).OrderBy(g => g.Key, StringComparer.Ordinal)
-            .ToDictionary(g => g.Key, g => ErrorStats.Of([.. g.Select(e => e.Pct)]));
-        return new StepFidelity(ErrorStats.Of([.. errors.Select(e => e.Pct)]), byKind, predictedSum / measuredSum);
+        static double Pct(double value, double reference) => 100 * (value - reference) / reference;
+        var byKind = priced.GroupBy(p => p.Kind).OrderBy(g => g.Key, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => ErrorStats.Of([.. g.Select(p => Pct(p.Predicted, p.Measured))]));
+        var shapes = priced.GroupBy(p => p.Shape).ToDictionary(
+            g => g.Key,
+            g => (Measured: Median(g.Select(p => p.Measured)), Predicted: Median(g.Select(p => p.Predicted))));
+        return new StepFidelity(
+            ErrorStats.Of([.. priced.Select(p => Pct(p.Predicted, p.Measured))]),
+            byKind,
+            priced.Sum(p => p.Predicted) / priced.Sum(p => p.Measured),
+            ErrorStats.Of([.. priced.Select(p => Pct(shapes[p.Shape].Predicted, shapes[p.Shape].Measured))]),
+            ErrorStats.Of([.. priced.Select(p => Pct(shapes[p.Shape].Measured, p.Measured))]));
     }
 
     private static string KindOf(IReadOnlyList<WorkShape> work)
@@ -61,6 +75,33 @@ public sealed record StepFidelity(ErrorStats All, IReadOnlyDictionary<string, Er
         var decodes = work.Count(w => w.IsDecode);
         return decodes == work.Count ? "decode" : decodes == 0 ? "prefill" : "mixed";
     }
+
+    private static string ShapeOf(IReadOnlyList<WorkShape> work)
+    {
+        int decodes = 0, chunks = 0, chunkTokens = 0, cached = 0;
+        long context = 0;
+        foreach (var w in work)
+        {
+            if (w.IsDecode)
+            {
+                decodes++;
+                context += w.ContextBefore;
+            }
+            else
+            {
+                chunks++;
+                chunkTokens += w.Tokens;
+                cached = Math.Max(cached, w.ContextBefore);
+            }
+        }
+
+        var meanContext = decodes > 0 ? context / decodes : 0;
+        return FormattableString.Invariant($"d{decodes}k{Log2(meanContext)}p{chunks}c{Log2(chunkTokens)}k{Log2(cached)}");
+    }
+
+    private static int Log2(long value) => value <= 0 ? -1 : 63 - (int)long.LeadingZeroCount(value);
+
+    private static double Median(IEnumerable<double> values) => Percentile.OfSorted([.. values.Order()], 0.5);
 }
 
 /// <summary>Per-request agreement of a simulated run with a measured one of the same workload, policy and seed.</summary>

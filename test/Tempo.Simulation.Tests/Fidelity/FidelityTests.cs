@@ -39,6 +39,22 @@ public class FidelityTests
     }
 
     [Fact]
+    public void StepFidelity_NoisyStepsAroundTheModel_ShapeErrorZeroNoiseFloorTheNoise()
+    {
+        WorkShape[] work = [WorkShape.Decode(100), WorkShape.Decode(120)];
+        var model = Model.ShapeTimeS(work, 0);
+
+        // Three timings of one shape: 0.8x, 1x and 1.25x the model; the shape's median is the model.
+        var steps = new[] { 0.8, 1.0, 1.25 }.Select((f, i) => new LoggedStep(i, f * model, work, 0)).ToArray();
+
+        var fidelity = StepFidelity.Of(steps, CostProfile.Default);
+
+        Assert.Equal(0, fidelity.ByShape.P90, 9);
+        Assert.Equal(20, fidelity.All.Median, 6);
+        Assert.Equal(20, fidelity.NoiseFloor.Median, 6);
+    }
+
+    [Fact]
     public void RequestFidelity_JoinsOnIdAndComparesAttainmentPerClass()
     {
         RecordRow[] real =
