@@ -15,7 +15,11 @@ namespace Tempo.Cli;
 /// </summary>
 internal static class CalibrateCommand
 {
-    private static readonly Option<string> ModelOption = new("--model", "-m") { Description = "GGUF model to measure", Required = true };
+    private static readonly Option<string?> ModelOption = new("--model", "-m") { Description = "GGUF model to measure (or --from-steps)" };
+
+    private static readonly Option<string[]> FromStepsOption = new("--from-steps") { Description = "fit to the steps a real server logged (tempo serve --step-log) instead of measuring a model; needs --base", AllowMultipleArgumentsPerToken = true };
+
+    private static readonly Option<string?> BaseOption = new("--base") { Description = "with --from-steps: profile whose KV capacity, limits and swap cost are kept (e.g. one from tempo calibrate --model)" };
 
     private static readonly Option<string> OutOption = new("--out", "-o") { Description = "profile JSON to write", Required = true };
 
@@ -47,7 +51,7 @@ internal static class CalibrateCommand
     public static Command Create()
     {
         var command = new Command("calibrate", "Measure a GGUF model's step latency on this machine and fit a cost profile for 'tempo simulate --profile'.");
-        foreach (var option in new Option[] { ModelOption, OutOption, NameOption, MaxBatchOption, TokenBudgetOption, ContextOption, ThreadsOption, KvLayoutOption, RepeatsOption, WarmupOption, RoundsOption, QuickOption, ReportOption })
+        foreach (var option in new Option[] { ModelOption, FromStepsOption, BaseOption, OutOption, NameOption, MaxBatchOption, TokenBudgetOption, ContextOption, ThreadsOption, KvLayoutOption, RepeatsOption, WarmupOption, RoundsOption, QuickOption, ReportOption })
         {
             command.Options.Add(option);
         }
@@ -65,6 +69,19 @@ internal static class CalibrateCommand
 
     private static int Run(ParseResult parse)
     {
+        var fromSteps = parse.GetValue(FromStepsOption) ?? [];
+        if (fromSteps.Length > 0)
+        {
+            return parse.GetValue(ModelOption) is null
+                ? FitSteps(parse, fromSteps)
+                : throw new CliUsageException("--model measures a model, --from-steps fits a server's step log: give one of them");
+        }
+
+        if (parse.GetValue(ModelOption) is null)
+        {
+            throw new CliUsageException("give --model FILE.gguf to measure a model, or --from-steps FILE.jsonl with --base PROFILE to fit a server's step log");
+        }
+
         var repeats = parse.GetValue(RepeatsOption);
         var warmup = parse.GetValue(WarmupOption);
         if (repeats < 3)
@@ -169,6 +186,42 @@ internal static class CalibrateCommand
 
         Console.Out.Write(Summary(fitted, trainError, heldOutError));
         Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"calibrate: wrote {outPath} in {watch.Elapsed.TotalSeconds:0} s; use it with 'tempo simulate --profile {outPath} --max-batch {probe.MaxBatch} --token-budget {config.TokenBudget}'"));
+        return 0;
+    }
+
+    // In-situ calibration: the same fit over steps a server ran under real traffic, so what a microbenchmark on a quiet
+    // machine cannot see (the HTTP server and clients sharing the cores and caches, shapes the grid lacks) is in it.
+    private static int FitSteps(ParseResult parse, string[] logs)
+    {
+        var basePath = parse.GetValue(BaseOption) ?? throw new CliUsageException("--from-steps needs --base PROFILE for the KV capacity, limits and swap cost it does not measure");
+        var template = CostProfile.Load(basePath);
+        var budget = parse.GetValue(TokenBudgetOption);
+        var samples = new List<StepSample>();
+        foreach (var log in logs)
+        {
+            if (!File.Exists(log))
+            {
+                throw new FileNotFoundException($"--from-steps: no file '{log}'");
+            }
+
+            samples.AddRange(Engine.StepLog.Read(log)
+                .Where(s => s.Work.Count > 0 && s.DurationS > 0 && s.SwapBlocks == 0)
+                .Select(s => new StepSample("logged step", s.Work, s.DurationS * 1000)));
+        }
+
+        // Powers of two up to the budget, as a model calibration; knots no logged step reaches are dropped by the fit.
+        var knots = Enumerable.Range(0, 30).Select(i => 1 << i).TakeWhile(k => k < budget).Append(budget).ToArray();
+        var name = parse.GetValue(NameOption) ?? template.Name + "-insitu";
+        var fitted = CostModelFit.MatchTotalTime(CostModelFit.Fit(samples, template with { Name = name }, knots), samples);
+        var error = FitError.Of(fitted, samples);
+        fitted = fitted with
+        {
+            Description = template.Description + "; coefficients fitted to logged server steps",
+            Calibration = string.Create(CultureInfo.InvariantCulture, $"tempo calibrate --from-steps on {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC: {samples.Count} steps a server logged ({string.Join(", ", logs.Select(Path.GetFileName))}), same fitted form as a model calibration (per-iteration coefficients), then rescaled so the steps' total predicted time equals their measured total; fit error over those steps |pred-meas|/meas median {error.MedianAbsPct:0.0}%, p90 {error.P90AbsPct:0.0}%. KV capacity, limits and swap cost from {Path.GetFileName(basePath)}."),
+        };
+        fitted.Save(parse.GetValue(OutOption)!);
+        Console.Out.Write(Summary(fitted, error, null));
+        Console.Error.WriteLine($"calibrate: fitted {samples.Count} logged steps, wrote {parse.GetValue(OutOption)}");
         return 0;
     }
 

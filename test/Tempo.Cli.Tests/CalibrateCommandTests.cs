@@ -37,6 +37,71 @@ public sealed class CalibrateCommandTests : IDisposable
         Assert.True(sim.Exit == 0, sim.Err);
     }
 
+    [Fact]
+    public void Calibrate_FromSteps_FitsTheLoggedStepsAndKeepsTheBaseLimits()
+    {
+        // A step log priced by a known CPU-like profile: the in-situ fit must reproduce it.
+        var truth = CostProfile.Default with
+        {
+            Name = "truth",
+            NumLayers = 1,
+            LinearMs = [[1, 0], [2, 0.5], [4, 1.2], [8, 2.0], [16, 3.5], [32, 6.5], [64, 12], [128, 23], [256, 45]],
+            DecodeAttnAMs = 0,
+            DecodeAttnBMs = 0.002,
+            GqaBatchFactor = 1,
+            PrefillAttnAMs = 0,
+            PrefillAttnBetaMs = 0,
+            PrefillAttnGMs = 1e-5,
+            FixedMs = 2,
+            OutputMs = 0.1,
+            KvGpuBlocks = 512,
+            MaxModelLen = 1024,
+        };
+        var model = new CostModel(truth);
+        var lines = new List<string>();
+        var random = new Random(5);
+        for (var i = 0; i < 400; i++)
+        {
+            var decodes = random.Next(0, 9);
+            var work = Enumerable.Range(0, decodes).Select(_ => Engine.WorkShape.Decode(random.Next(10, 900))).ToList();
+            if (decodes < 8 && random.Next(2) == 0)
+            {
+                work.Add(Engine.WorkShape.Prefill(random.Next(1, 256 - decodes), random.Next(0, 500), random.Next(2) == 0));
+            }
+
+            if (work.Count > 0)
+            {
+                var ms = model.ShapeTimeS([.. work], 0) * 1000;
+                var shapes = string.Join(",", work.Select(w => $"[{w.Tokens},{w.ContextBefore},{(w.IsDecode ? 1 : 0)},{(w.ProducesToken ? 1 : 0)}]"));
+                lines.Add(FormattableString.Invariant($"{{\"at_s\":{i},\"ms\":{ms},\"swap_blocks\":0,\"work\":[{shapes}]}}"));
+            }
+        }
+
+        var log = Path.Combine(_dir, "steps.jsonl");
+        File.WriteAllLines(log, lines);
+        var basePath = Path.Combine(_dir, "base.json");
+        truth.Save(basePath);
+        var outPath = Path.Combine(_dir, "insitu.json");
+
+        var (exit, stdout, stderr) = CliRunner.Run("calibrate", "--from-steps", log, "--base", basePath, "--out", outPath);
+
+        Assert.True(exit == 0, stderr);
+        Assert.Contains("fit error", stdout);
+        var fitted = CostProfile.Load(outPath);
+        Assert.Equal("truth-insitu", fitted.Name);
+        Assert.Equal(512, fitted.KvGpuBlocks);
+        Assert.Equal(1024, fitted.MaxModelLen);
+        Assert.Equal(truth.DecodeAttnBMs, fitted.DecodeAttnBMs, 1e-6);
+        Assert.Equal(truth.PrefillAttnGMs, fitted.PrefillAttnGMs, 1e-8);
+        Assert.Equal(truth.FixedMs, fitted.FixedMs, 1e-3);
+
+        var noBase = CliRunner.Run("calibrate", "--from-steps", log, "--out", outPath);
+        Assert.Equal(2, noBase.Exit);
+        Assert.Contains("--base", noBase.Err);
+        var both = CliRunner.Run("calibrate", "--from-steps", log, "--base", basePath, "--model", "m.gguf", "--out", outPath);
+        Assert.Equal(2, both.Exit);
+    }
+
     [Theory]
     [InlineData("--repeats", "2", "--repeats must be at least 3")]
     [InlineData("--kv-layout", "striped", "unknown layout 'striped'")]

@@ -134,6 +134,20 @@ public class CalibrationTests
     }
 
     [Fact]
+    public void MatchTotalTime_ScalesEveryCoefficientToTheMeasuredTotal()
+    {
+        var samples = Grid().Select(s => s with { Ms = 1.2 * Price(Truth, s.Work) }).ToArray();
+
+        var scaled = CostModelFit.MatchTotalTime(Truth, samples);
+
+        Assert.Equal(samples.Sum(s => s.Ms), samples.Sum(s => Price(scaled, s.Work)), 6);
+        Assert.Equal(1.2 * Truth.FixedMs, scaled.FixedMs, 9);
+        Assert.Equal(1.2 * Truth.LinearMs[^1][1], scaled.LinearMs[^1][1], 9);
+        Assert.Equal(Truth.LinearMs[^1][0], scaled.LinearMs[^1][0]);
+        Assert.True(FitError.Of(scaled, samples).MaxAbsPct < 1e-6);
+    }
+
+    [Fact]
     public void TimingSummary_RejectsAStallAndKeepsTheRest()
     {
         var summary = TimingSummary.Of([10.1, 9.9, 10.0, 10.2, 9.8, 31.0, 10.0]);

@@ -118,6 +118,40 @@ public static class CostModelFit
         };
     }
 
+    /// <summary>
+    /// <paramref name="profile"/> with every time coefficient multiplied by the factor that makes its total predicted
+    /// time over <paramref name="samples"/> equal their total measured time. A fit that minimises relative error
+    /// under multiplicative timing noise predicts low on average (an overestimate of a slow step weighs less than the
+    /// same underestimate of a fast one); a simulator that is a few percent fast on every step queues less than the
+    /// real engine, so fits to a serving mix of steps are rescaled to keep the busy time right.
+    /// </summary>
+    public static CostProfile MatchTotalTime(CostProfile profile, IReadOnlyList<StepSample> samples)
+    {
+        ArgumentNullException.ThrowIfNull(profile);
+        ArgumentNullException.ThrowIfNull(samples);
+        var model = new CostModel(profile);
+        var predicted = samples.Sum(s => model.ShapeTimeS([.. s.Work], 0) * 1000);
+        var measured = samples.Sum(s => s.Ms);
+        if (!(predicted > 0) || !(measured > 0))
+        {
+            return profile;
+        }
+
+        var f = measured / predicted;
+        return profile with
+        {
+            LinearMs = [.. profile.LinearMs.Select(p => new[] { p[0], p[1] * f })],
+            DecodeAttnAMs = profile.DecodeAttnAMs * f,
+            DecodeAttnBMs = profile.DecodeAttnBMs * f,
+            PrefillAttnAMs = profile.PrefillAttnAMs * f,
+            PrefillAttnBetaMs = profile.PrefillAttnBetaMs * f,
+            PrefillAttnGMs = profile.PrefillAttnGMs * f,
+            KvSaveMs = profile.KvSaveMs * f,
+            FixedMs = profile.FixedMs * f,
+            OutputMs = profile.OutputMs * f,
+        };
+    }
+
     // Columns: fixed, T_lin at knots 2..m (hat functions; knot 1 is pinned at 0), decode context, prefill pairs, outputs.
     private static double[] Features(IReadOnlyList<WorkShape> work, IReadOnlyList<int> knots)
     {
