@@ -20,27 +20,29 @@ internal static class DecisionLatency
 
     private static readonly double NsPerTick = 1e9 / Stopwatch.Frequency;
 
-    public static void Run(TextWriter output)
+    /// <summary>Prints the tables; <paramref name="only"/> (policy names) restricts the decision tables to those policies.</summary>
+    public static void Run(TextWriter output, IReadOnlyCollection<string>? only = null)
     {
+        bool Wanted(string policy) => only is not { Count: > 0 } || only.Contains(policy);
         output.WriteLine("| decision | policy | live requests | running / planned | calls | p50 µs | p99 µs | max µs | alloc B/call |");
         output.WriteLine("|---|---|---|---|---|---|---|---|---|");
         var normal = TempoOptions.Default with { ReplanInterval = int.MaxValue };
         var everyCall = TempoOptions.Default with { ReplanInterval = 1 };
         foreach (var live in new[] { 100, 1_000, 2_000, 10_000 })
         {
-            foreach (var info in PolicyRegistry.All)
+            foreach (var info in PolicyRegistry.All.Where(i => Wanted(i.Name)))
             {
                 Measure(output, "normal step", info.Name, live, LiveEngine.Create(info.Name, live, normal));
             }
 
             // With the batch full most policies never look at the waiting queue; a step with free slots has to
             // rank it. An engine that has not stepped yet has every slot free: the admission path's worst case.
-            foreach (var info in PolicyRegistry.All)
+            foreach (var info in PolicyRegistry.All.Where(i => Wanted(i.Name)))
             {
                 Measure(output, "admission step", info.Name, live, LiveEngine.Create(info.Name, live, normal, warmSteps: 0));
             }
 
-            foreach (var policy in Replanning)
+            foreach (var policy in Replanning.Where(Wanted))
             {
                 Measure(output, "re-plan", policy, live, LiveEngine.Create(policy, live, everyCall));
             }

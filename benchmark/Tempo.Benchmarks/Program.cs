@@ -3,7 +3,7 @@ using BenchmarkDotNet.Running;
 namespace Tempo.Benchmarks;
 
 /// <summary>
-/// Benchmarks. <c>dotnet run -c Release --project benchmark/Tempo.Benchmarks -- latency</c> prints per-call
+/// Benchmarks. <c>dotnet run -c Release --project benchmark/Tempo.Benchmarks -- latency [policy ...]</c> prints per-call
 /// percentiles of scheduler decisions and KV block manager operations, <c>simulate-speed</c> the simulator's steps
 /// per second and bytes per step; any other arguments go to BenchmarkDotNet (e.g. <c>--filter '*Replan*'</c>).
 /// </summary>
@@ -14,7 +14,7 @@ public static class Program
     {
         if (args is ["latency", ..])
         {
-            DecisionLatency.Run(Console.Out);
+            DecisionLatency.Run(Console.Out, args[1..]);
             return;
         }
 

@@ -199,6 +199,30 @@ public class SlosServeAdmissionTests
     }
 
     [Fact]
+    public void Solve_DominatedStatesPruned_SameOptimumAsTheFullDp()
+    {
+        var random = new Random(11);
+        for (var trial = 0; trial < 40; trial++)
+        {
+            var n = random.Next(1, 24);
+            var c = Enumerable.Range(0, n)
+                .Select(i => new AdmissionCandidate(0.2 + (i * random.NextDouble() * 0.1), random.Next(10, 1500), random.Next(2) == 0 ? 0.05 * random.Next(1, 5) : 0, random.Next(10, 3000)))
+                .OrderBy(x => x.DeadlineS)
+                .ToArray();
+            var budget = random.Next(64, 1024);
+            var decodes = random.Next(0, 16);
+            var pruned = new bool[n];
+            var full = new bool[n];
+
+            var prunedValue = new SlosServeAdmission().Solve(c, 0, 0.02, budget, decodes, pruned);
+            var fullValue = new SlosServeAdmission(pruneDominated: false).Solve(c, 0, 0.02, budget, decodes, full);
+
+            Assert.Equal(fullValue, prunedValue, 9);
+            Assert.Equal(prunedValue, c.Where((_, i) => pruned[i]).Sum(x => x.Value), 9);
+        }
+    }
+
+    [Fact]
     public void Solve_RunningDecodesTakeBudget_LessCapacity()
     {
         var dp = new SlosServeAdmission();
