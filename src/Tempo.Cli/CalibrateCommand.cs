@@ -15,6 +15,8 @@ namespace Tempo.Cli;
 /// </summary>
 internal static class CalibrateCommand
 {
+    private static readonly bool[] DecodeAttentionForms = [false, true];
+
     private static readonly Option<string?> ModelOption = new("--model", "-m") { Description = "GGUF model to measure (or --from-steps)" };
 
     private static readonly Option<string[]> FromStepsOption = new("--from-steps") { Description = "fit to the steps a real server logged (tempo serve --step-log) instead of measuring a model; needs --base", AllowMultipleArgumentsPerToken = true };
@@ -174,7 +176,9 @@ internal static class CalibrateCommand
             BlockSize = config.BlockSize,
             MaxModelLen = config.MaxModelLen,
         };
-        var fitted = CostModelFit.Fit(training, template, grid.Knots);
+        // llama.cpp pads the attention of a batch over separate per-sequence slices to the longest of them; the grid
+        // measures equal contexts only, so it cannot see this and the layout decides.
+        var fitted = CostModelFit.Fit(training, template, grid.Knots, paddedDecode: layout == LlamaKvLayout.PerSequence);
         var trainError = FitError.Of(fitted, training);
         var heldOutError = heldOut.Length > 0 ? FitError.Of(fitted, heldOut) : null;
         fitted = fitted with { Calibration = Describe(config.TokenBudget, probe.MaxBatch, rounds, repeats, warmup, training.Length, heldOut.Length, trainError, heldOutError, swapContext) };
@@ -212,8 +216,12 @@ internal static class CalibrateCommand
         // Powers of two up to the budget, as a model calibration; knots no logged step reaches are dropped by the fit.
         var knots = Enumerable.Range(0, 30).Select(i => 1 << i).TakeWhile(k => k < budget).Append(budget).ToArray();
         var name = parse.GetValue(NameOption) ?? template.Name + "-insitu";
-        var fitted = CostModelFit.MatchTotalTime(CostModelFit.Fit(samples, template with { Name = name }, knots), samples);
-        var error = FitError.Of(fitted, samples);
+        // Paged attention (ΣK) or attention padded to the batch's longest context: the logged steps decide, since their
+        // decode batches mix short and long contexts (a model calibration's grid cannot tell the two apart).
+        var (fitted, error) = DecodeAttentionForms
+            .Select(padded => CostModelFit.MatchTotalTime(CostModelFit.Fit(samples, template with { Name = name }, knots, padded), samples))
+            .Select(p => (Profile: p, Error: FitError.Of(p, samples)))
+            .MinBy(f => f.Error.MedianAbsPct);
         fitted = fitted with
         {
             Description = template.Description + "; coefficients fitted to logged server steps",
@@ -259,7 +267,7 @@ internal static class CalibrateCommand
         sb.AppendLine(CultureInfo.InvariantCulture, $"profile {p.Name}");
         sb.AppendLine(CultureInfo.InvariantCulture, $"  fixed_ms            {p.FixedMs:0.000}");
         sb.AppendLine(CultureInfo.InvariantCulture, $"  output_ms           {p.OutputMs:0.0000}  per sampled token");
-        sb.AppendLine(CultureInfo.InvariantCulture, $"  decode_attn_b_ms    {p.DecodeAttnBMs:0.000e0}  per context token of the decode batch");
+        sb.AppendLine(CultureInfo.InvariantCulture, $"  decode_attn_b_ms    {p.DecodeAttnBMs:0.000e0}  per context token of the decode batch{(p.DecodeAttnPadded ? " (padded: batch size x longest context)" : "")}");
         sb.AppendLine(CultureInfo.InvariantCulture, $"  prefill_attn_g_ms   {p.PrefillAttnGMs:0.000e0}  per query-key pair");
         sb.AppendLine(CultureInfo.InvariantCulture, $"  linear_ms           {string.Join(" ", p.LinearMs.Select(x => $"{x[0]:0}:{x[1]:0.00}"))}");
         sb.AppendLine(CultureInfo.InvariantCulture, $"  swap_ms_per_block   {p.SwapMsPerBlock:0.0000}");

@@ -19,6 +19,7 @@ public sealed class CostModel
     private readonly double _decodeA;
     private readonly double _decodeB;
     private readonly double _gqa;
+    private readonly bool _padded;
     private readonly double _prefillA;
     private readonly double _prefillBeta;
     private readonly double _prefillG;
@@ -39,6 +40,7 @@ public sealed class CostModel
         _decodeA = profile.DecodeAttnAMs;
         _decodeB = profile.DecodeAttnBMs;
         _gqa = profile.GqaBatchFactor;
+        _padded = profile.DecodeAttnPadded;
         _prefillA = profile.PrefillAttnAMs;
         _prefillBeta = profile.PrefillAttnBetaMs;
         _prefillG = profile.PrefillAttnGMs;
@@ -126,6 +128,7 @@ public sealed class CostModel
             acc.Decodes++;
             // The new token attends to the cached context and to itself.
             acc.DecodeContext += contextBefore + tokens;
+            acc.MaxDecodeContext = Math.Max(acc.MaxDecodeContext, contextBefore + tokens);
         }
         else
         {
@@ -140,7 +143,7 @@ public sealed class CostModel
         if (acc.Tokens > 0)
         {
             ms += LinearMs(acc.Tokens)
-                + DecodeAttentionMs(acc.Decodes, acc.DecodeContext)
+                + DecodeAttentionMs(acc.Decodes, _padded ? (long)acc.Decodes * acc.MaxDecodeContext : acc.DecodeContext)
                 + (_layers * (acc.PrefillPerLayerMs + (_kvSave * acc.PrefillTokens)))
                 + (_outputMs * acc.Outputs);
         }
@@ -181,6 +184,7 @@ public sealed class CostModel
         public int Decodes;
         public int Outputs;
         public long DecodeContext;
+        public int MaxDecodeContext;
         public int PrefillTokens;
         public double PrefillPerLayerMs;
     }

@@ -52,6 +52,13 @@ public sealed record CostProfile
     /// <summary>b_d: decode attention, ms per context token of the decode batch per layer.</summary>
     public required double DecodeAttnBMs { get; init; }
 
+    /// <summary>
+    /// True when decode attention costs as if every decoding sequence had the longest context of the batch (ΣK_d is
+    /// replaced by B_d × max K): engines that pad a batch's attention to its longest sequence, as llama.cpp does with one
+    /// KV slice per sequence. False (default) is paged attention, where each sequence reads only its own context.
+    /// </summary>
+    public bool DecodeAttnPadded { get; init; }
+
     /// <summary>Factor on decode attention when more than one sequence decodes (Vidur's GQA batching overhead, 1.1).</summary>
     public double GqaBatchFactor { get; init; } = 1.1;
 

@@ -134,6 +134,39 @@ public class CalibrationTests
     }
 
     [Fact]
+    public void CostModel_PaddedDecodeAttention_ChargesBatchTimesLongestContext()
+    {
+        WorkShape[] work = [WorkShape.Decode(99), WorkShape.Decode(999), WorkShape.Decode(9)];
+        var paged = new CostModel(Truth);
+        var padded = new CostModel(Truth with { DecodeAttnPadded = true });
+
+        var extra = (padded.ShapeTimeS(work, 0) - paged.ShapeTimeS(work, 0)) * 1000;
+
+        // Padded: 3 x 1,000 context tokens; paged: 100 + 1,000 + 10.
+        Assert.Equal(Truth.DecodeAttnBMs * ((3 * 1000) - 1110), extra, 9);
+    }
+
+    [Fact]
+    public void Fit_PaddedTruthWithMixedContexts_RecoveredOnlyByThePaddedForm()
+    {
+        var truth = Truth with { DecodeAttnPadded = true };
+        var random = new Random(3);
+        var samples = Enumerable.Range(0, 200)
+            .Select(i => (WorkShape[])[.. Enumerable.Range(0, 1 + (i % 8)).Select(_ => WorkShape.Decode(random.Next(8, 1000)))])
+            .Concat(Grid().Select(s => s.Work.ToArray()))
+            .Select(w => new StepSample("step", w, Price(truth, w)))
+            .ToArray();
+
+        var padded = CostModelFit.Fit(samples, Truth, Knots, paddedDecode: true);
+        var paged = CostModelFit.Fit(samples, Truth, Knots, paddedDecode: false);
+
+        Assert.True(padded.DecodeAttnPadded);
+        Assert.Equal(truth.DecodeAttnBMs, padded.DecodeAttnBMs, 1e-9);
+        Assert.True(FitError.Of(padded, samples).MaxAbsPct < 1e-4);
+        Assert.True(FitError.Of(paged, samples).MedianAbsPct > FitError.Of(padded, samples).MedianAbsPct);
+    }
+
+    [Fact]
     public void MatchTotalTime_ScalesEveryCoefficientToTheMeasuredTotal()
     {
         var samples = Grid().Select(s => s with { Ms = 1.2 * Price(Truth, s.Work) }).ToArray();

@@ -49,7 +49,11 @@ public static class CostModelFit
     /// fields (name, KV capacity, swap cost, text) are kept. <paramref name="knots"/> are the token counts of the
     /// T_lin table, strictly increasing, starting at 1; T_lin(1) is 0 (a one-token step costs the fixed cost).
     /// </summary>
-    public static CostProfile Fit(IReadOnlyList<StepSample> samples, CostProfile template, IReadOnlyList<int> knots)
+    /// <param name="samples">Measured steps.</param>
+    /// <param name="template">Profile whose other fields are kept.</param>
+    /// <param name="knots">T_lin knots.</param>
+    /// <param name="paddedDecode">Fit decode attention over B × the longest context instead of ΣK (<see cref="CostProfile.DecodeAttnPadded"/>).</param>
+    public static CostProfile Fit(IReadOnlyList<StepSample> samples, CostProfile template, IReadOnlyList<int> knots, bool paddedDecode = false)
     {
         ArgumentNullException.ThrowIfNull(samples);
         ArgumentNullException.ThrowIfNull(template);
@@ -71,7 +75,7 @@ public static class CostModelFit
 
         // A knot no sample reaches would be fitted to an arbitrary value and bend the interpolation between its
         // neighbours; leave it out, so T_lin runs straight between the knots that are measured.
-        var supported = knots.Where((n, j) => j == 0 || usable.Any(s => Features(s.Work, knots)[j] != 0)).ToArray();
+        var supported = knots.Where((n, j) => j == 0 || usable.Any(s => Features(s.Work, knots, paddedDecode)[j] != 0)).ToArray();
         if (supported.Length < knots.Count)
         {
             knots = supported.Length >= 2 ? supported : throw new ArgumentException("no sample has more than one token; T_lin cannot be fitted");
@@ -87,7 +91,7 @@ public static class CostModelFit
         var target = new double[usable.Length];
         for (var i = 0; i < usable.Length; i++)
         {
-            var row = Features(usable[i].Work, knots);
+            var row = Features(usable[i].Work, knots, paddedDecode);
 
             // Relative error: divide the row and its target by the measurement.
             for (var j = 0; j < row.Length; j++)
@@ -108,6 +112,7 @@ public static class CostModelFit
             LinearMs = linear,
             DecodeAttnAMs = 0,
             DecodeAttnBMs = x[m],
+            DecodeAttnPadded = paddedDecode,
             GqaBatchFactor = 1,
             PrefillAttnAMs = 0,
             PrefillAttnBetaMs = 0,
@@ -153,11 +158,12 @@ public static class CostModelFit
     }
 
     // Columns: fixed, T_lin at knots 2..m (hat functions; knot 1 is pinned at 0), decode context, prefill pairs, outputs.
-    private static double[] Features(IReadOnlyList<WorkShape> work, IReadOnlyList<int> knots)
+    private static double[] Features(IReadOnlyList<WorkShape> work, IReadOnlyList<int> knots, bool paddedDecode)
     {
         var m = knots.Count;
         var row = new double[m + 3];
         var n = 0;
+        int decodes = 0, longest = 0;
         foreach (var w in work)
         {
             n += w.Tokens;
@@ -166,12 +172,19 @@ public static class CostModelFit
             {
                 // As the cost model: the new token attends to the cached context and to itself.
                 row[m] += w.ContextBefore + w.Tokens;
+                decodes++;
+                longest = Math.Max(longest, w.ContextBefore + w.Tokens);
             }
             else
             {
                 double c = w.Tokens;
                 row[m + 1] += (c * w.ContextBefore) + (c * c / 2);
             }
+        }
+
+        if (paddedDecode)
+        {
+            row[m] = (double)decodes * longest;
         }
 
         row[0] = 1;
