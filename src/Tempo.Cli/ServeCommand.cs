@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 
 using Tempo.Core;
 using Tempo.Scheduling;
+using Tempo.Scheduling.Prediction;
 using Tempo.Server;
 using Tempo.Simulation.Profiles;
 
@@ -59,6 +60,10 @@ internal static class ServeCommand
 
     private static readonly Option<string?> StepLogOption = new("--step-log") { Description = "append every executed step (time, duration, batch shape) to this JSON-lines file, for 'tempo fidelity'" };
 
+    private static readonly Option<string> PredictorOption = new("--predictor") { Description = "length predictor of tempo, sjf and slos-serve: fixed (1,024 tokens) or qrf (needs --predictor-model)", DefaultValueFactory = _ => "fixed" };
+
+    private static readonly Option<string?> PredictorModelOption = new("--predictor-model") { Description = "QRF model file for --predictor qrf (from 'tempo predictor train')" };
+
     private static readonly Option<double> GraceOption = new("--shutdown-grace-s") { Description = "on SIGTERM, seconds in-flight requests get to finish before they are aborted", DefaultValueFactory = _ => 10 };
 
     private static readonly Option<double> StatsOption = new("--stats-interval-s") { Description = "seconds between stats log lines (0 = off)", DefaultValueFactory = _ => 10 };
@@ -69,13 +74,28 @@ internal static class ServeCommand
     public static Command Create()
     {
         var command = new Command("serve", "Serve an OpenAI-compatible API (chat/completions, completions, models, health, Prometheus metrics) with SLO-aware scheduling.");
-        foreach (var option in new Option[] { ModelOption, EngineOption, ProfileOption, SimSpeedOption, PolicyOption, MaxBatchOption, TokenBudgetOption, HostOption, PortOption, ApiKeyOption, MaxQueueOption, DefaultClassOption, DefaultTtftOption, DefaultTbtOption, DefaultDeadlineOption, DefaultMaxTokensOption, ServedNameOption, ThreadsOption, ContextOption, KvLayoutOption, StepLogOption, GraceOption, StatsOption, LogLevelOption })
+        foreach (var option in new Option[] { ModelOption, EngineOption, ProfileOption, SimSpeedOption, PolicyOption, MaxBatchOption, TokenBudgetOption, HostOption, PortOption, ApiKeyOption, MaxQueueOption, DefaultClassOption, DefaultTtftOption, DefaultTbtOption, DefaultDeadlineOption, DefaultMaxTokensOption, ServedNameOption, ThreadsOption, ContextOption, KvLayoutOption, StepLogOption, PredictorOption, PredictorModelOption, GraceOption, StatsOption, LogLevelOption })
         {
             command.Options.Add(option);
         }
 
         command.SetAction(parse => CliErrors.Guard(() => Run(parse)));
         return command;
+    }
+
+    private static ILengthPredictor? ReadPredictor(ParseResult parse)
+    {
+        var name = parse.GetValue(PredictorOption)!.Trim().ToLowerInvariant();
+        var model = parse.GetValue(PredictorModelOption);
+        return name switch
+        {
+            "fixed" when model is null => null,
+            "qrf" when model is not null => LengthPredictors.Create("qrf", model),
+            "qrf" => throw new CliUsageException("--predictor qrf needs --predictor-model FILE (train one with 'tempo predictor train')"),
+            "oracle" => throw new CliUsageException("--predictor oracle: a server cannot see true response lengths; use fixed or qrf"),
+            "fixed" => throw new CliUsageException("--predictor-model is only used with --predictor qrf"),
+            _ => throw new CliUsageException($"--predictor: unknown predictor '{name}'; use fixed or qrf"),
+        };
     }
 
     internal static ServerOptions ReadOptions(ParseResult parse)
@@ -103,6 +123,7 @@ internal static class ServeCommand
             StatsInterval = Seconds(parse.GetValue(StatsOption), "--stats-interval-s"),
             HandleProcessSignals = true,
             StepLogPath = parse.GetValue(StepLogOption),
+            Predictor = ReadPredictor(parse),
         };
         options.Validate();
         return options;

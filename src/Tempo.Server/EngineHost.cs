@@ -93,7 +93,7 @@ internal sealed class EngineHost : IDisposable
         _logger = logger;
         var policy = PolicyRegistry.Get(options.Policy);
         Config = backend.EngineConfigFor(options.MaxBatch, options.TokenBudget ?? policy.DefaultTokenBudget);
-        var scheduler = policy.Create(new SchedulerOptions { Engine = Config });
+        var scheduler = policy.Create(new SchedulerOptions { Engine = Config, Predictor = options.Predictor });
         var executor = backend.CreateExecutor(Config);
         if (options.StepLogPath is { } stepLog)
         {

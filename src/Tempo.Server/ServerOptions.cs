@@ -63,6 +63,13 @@ public sealed record ServerOptions
     /// </summary>
     public string? StepLogPath { get; init; }
 
+    /// <summary>
+    /// Response-length predictor of the policies that use one (<c>tempo</c>, <c>sjf</c>, <c>slos-serve</c>); null keeps
+    /// each policy's default (the artifact's fixed 1,024-token bound). A server cannot see true lengths, so an oracle
+    /// makes no sense here.
+    /// </summary>
+    public Scheduling.Prediction.ILengthPredictor? Predictor { get; init; }
+
     /// <summary>Longest accepted SLO bound (24 h): larger values are treated as mistakes, not as "no SLO".</summary>
     public const double MaxSloMs = 86_400_000;
 

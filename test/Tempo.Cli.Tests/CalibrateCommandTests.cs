@@ -125,6 +125,19 @@ public sealed class CalibrateCommandTests : IDisposable
     }
 
     [Theory]
+    [InlineData(new[] { "serve", "--engine", "sim", "--predictor", "qrf" }, "needs --predictor-model")]
+    [InlineData(new[] { "serve", "--engine", "sim", "--predictor", "oracle" }, "cannot see true response lengths")]
+    [InlineData(new[] { "serve", "--engine", "sim", "--predictor-model", "m.qrf" }, "only used with --predictor qrf")]
+    [InlineData(new[] { "serve", "--engine", "sim", "--predictor", "qrf", "--predictor-model", "absent.qrf" }, "absent.qrf")]
+    public void Serve_BadPredictor_ExitCode2BeforeServing(string[] args, string expected)
+    {
+        var (exit, _, stderr) = CliRunner.Run(args);
+
+        Assert.Equal(2, exit);
+        Assert.Contains(expected, stderr);
+    }
+
+    [Theory]
     [InlineData(new[] { "fidelity", "--profile", "llama3.1-8b-a100" }, "nothing to compare")]
     [InlineData(new[] { "fidelity", "--profile", "llama3.1-8b-a100", "--real", "a.csv" }, "go together")]
     [InlineData(new[] { "fidelity", "--profile", "llama3.1-8b-a100", "--steps", "absent.jsonl" }, "no file")]

@@ -95,6 +95,18 @@ public sealed class LifecycleTests
     }
 
     [Fact]
+    public async Task Predictor_GivenInOptions_IsWhatTheSchedulerAsks()
+    {
+        var predictor = new CountingPredictor();
+        await using var f = await ServerFixture.Start(o => o with { Policy = "tempo", Predictor = predictor });
+
+        var (status, _, _) = await f.Post("/v1/chat/completions", ServerFixture.ChatBody(maxTokens: 4));
+
+        Assert.Equal(200, status);
+        Assert.Equal(1, predictor.Calls);
+    }
+
+    [Fact]
     public async Task StartAsync_UnknownPolicy_ThrowsArgumentException()
     {
         var options = new ServerOptions { Port = 0, Policy = "no-such-policy" };
@@ -123,5 +135,20 @@ public sealed class LifecycleTests
         Assert.Equal("unavailable", error.GetProperty("error").GetProperty("code").GetString());
         Assert.Equal(503, (int)health.StatusCode);
         Assert.Equal("[DONE]", rest[^1]); // the in-flight stream still completes
+    }
+
+    private sealed class CountingPredictor : Scheduling.Prediction.ILengthPredictor
+    {
+        private int _calls;
+
+        public string Name => "counting";
+
+        public int Calls => Volatile.Read(ref _calls);
+
+        public Scheduling.Prediction.ILengthPosterior Predict(Core.RequestSpec spec)
+        {
+            Interlocked.Increment(ref _calls);
+            return Scheduling.Prediction.LengthPredictors.Create("fixed", fixedLength: 64).Predict(spec);
+        }
     }
 }
