@@ -34,6 +34,7 @@ internal static class PredictorCommand
         var trees = new Option<int>("--trees") { Description = "number of trees T", DefaultValueFactory = _ => 100 };
         var quantile = new Option<double>("--quantile") { Description = "bound quantile q", DefaultValueFactory = _ => 0.95 };
         var command = new Command("train", "Train a QRF on requests and save it.") { Data, Requests, Seed, outOption, trees, quantile };
+        WorkloadScaleOptions.AddTo(command);
         command.SetAction(parse => CliErrors.Guard(() =>
         {
             var specs = Load(parse);
@@ -61,6 +62,7 @@ internal static class PredictorCommand
         var model = new Option<string?>("--model") { Description = "model file from 'tempo predictor train' (omit to evaluate --predictor)" };
         var predictor = new Option<string>("--predictor") { Description = "qrf (needs --model), fixed or oracle", DefaultValueFactory = _ => "qrf" };
         var command = new Command("eval", "Coverage and over-estimate of the length bound on held-out requests, with and without refinement.") { Data, Requests, Seed, model, predictor };
+        WorkloadScaleOptions.AddTo(command);
         command.SetAction(parse => CliErrors.Guard(() =>
         {
             var name = parse.GetValue(predictor)!;
@@ -86,7 +88,9 @@ internal static class PredictorCommand
             OptionParsing.Positive(count, "--requests");
         }
 
-        var workload = WorkloadCatalog.Create(parse.GetValue(Data)!, new WorkloadOptions { Requests = n, Seed = parse.GetValue(Seed) });
+        // Scaled as simulate and bench scale it, so a predictor can be trained for a workload shrunk to a CPU model.
+        var options = WorkloadScaleOptions.Read(parse).Apply(new WorkloadOptions { Requests = n, Seed = parse.GetValue(Seed) });
+        var workload = WorkloadCatalog.Create(parse.GetValue(Data)!, options);
         return [.. workload.Requests];
     }
 

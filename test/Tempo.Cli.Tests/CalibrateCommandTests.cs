@@ -124,6 +124,20 @@ public sealed class CalibrateCommandTests : IDisposable
         Assert.Contains("model file not found", stderr);
     }
 
+    [Fact]
+    public void PredictorTrain_LengthScale_TrainsOnTheScaledWorkload()
+    {
+        var model = Path.Combine(_dir, "scaled.qrf");
+
+        var (exit, _, stderr) = CliRunner.Run("predictor", "train", "--data", "mixed", "--requests", "200", "--trees", "5", "--length-scale", "0.25", "--out", model);
+
+        Assert.True(exit == 0, stderr);
+        Assert.True(File.Exists(model));
+        var bad = CliRunner.Run("predictor", "train", "--data", "mixed", "--length-scale", "0", "--out", model);
+        Assert.Equal(2, bad.Exit);
+        Assert.Contains("--length-scale", bad.Err);
+    }
+
     [Theory]
     [InlineData(new[] { "serve", "--engine", "sim", "--predictor", "qrf" }, "needs --predictor-model")]
     [InlineData(new[] { "serve", "--engine", "sim", "--predictor", "oracle" }, "cannot see true response lengths")]
