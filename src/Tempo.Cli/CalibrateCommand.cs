@@ -6,6 +6,7 @@ using System.Text;
 using Tempo.Llama;
 using Tempo.Simulation.Profiles;
 using Tempo.Simulation.Profiles.Calibration;
+using Tempo.Simulation.Reports;
 
 namespace Tempo.Cli;
 
@@ -292,9 +293,7 @@ internal static class CalibrateCommand
             sb.Append(CultureInfo.InvariantCulture, $"{p.Kind.ToString().ToLowerInvariant()},{p.Label},{p.Batch},{p.Context},{p.Chunk},{(p.HeldOut ? 1 : 0)},{m.Summary.MedianMs:0.####},{predicted:0.####},{100 * (predicted - m.Summary.MedianMs) / m.Summary.MedianMs:0.##},{m.Summary.Kept},{m.Summary.Rejected},{m.Summary.SpreadPct:0.#}\n");
         }
 
-        var tmp = path + ".tmp";
-        File.WriteAllText(tmp, sb.ToString());
-        File.Move(tmp, path, overwrite: true);
+        AtomicFile.WriteAllText(path, sb.ToString());
     }
 
     private sealed record MeasuredPoint(CalibrationPoint Point, TimingSummary Summary, StepSample Sample);

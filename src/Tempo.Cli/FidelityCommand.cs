@@ -6,6 +6,7 @@ using System.Text.Json;
 using Tempo.Engine;
 using Tempo.Simulation.Fidelity;
 using Tempo.Simulation.Profiles;
+using Tempo.Simulation.Reports;
 
 namespace Tempo.Cli;
 
@@ -148,8 +149,6 @@ internal static class FidelityCommand
                 attainment = r.Attainment.ToDictionary(a => a.Key, a => new { real = a.Value.Real, simulated = a.Value.Simulated }),
             }).ToArray(),
         };
-        var tmp = path + ".tmp";
-        File.WriteAllText(tmp, JsonSerializer.Serialize(doc, JsonOptions));
-        File.Move(tmp, path, overwrite: true);
+        AtomicFile.WriteAllText(path, JsonSerializer.Serialize(doc, JsonOptions));
     }
 }

@@ -1,4 +1,4 @@
-using System.Text;
+using Tempo.Simulation.Reports;
 
 namespace Tempo.Cli.Tests;
 
@@ -7,7 +7,11 @@ internal static class RecordsCsvReader
 {
     public static (IReadOnlyList<string> Header, IReadOnlyList<IReadOnlyDictionary<string, string>> Rows) Read(string path)
     {
-        var lines = Split(File.ReadAllText(path));
+        var text = File.ReadAllText(path);
+
+        // Every line, the last included, is complete.
+        Assert.EndsWith("\n", text, StringComparison.Ordinal);
+        var lines = CsvText.Split(text);
         var header = lines[0];
         var rows = lines.Skip(1).Select(fields =>
         {
@@ -15,56 +19,5 @@ internal static class RecordsCsvReader
             return (IReadOnlyDictionary<string, string>)header.Zip(fields).ToDictionary(x => x.First, x => x.Second);
         }).ToList();
         return (header, rows);
-    }
-
-    private static List<List<string>> Split(string text)
-    {
-        var lines = new List<List<string>>();
-        var fields = new List<string>();
-        var field = new StringBuilder();
-        var quoted = false;
-        for (var i = 0; i < text.Length; i++)
-        {
-            var c = text[i];
-            if (quoted)
-            {
-                if (c == '"' && i + 1 < text.Length && text[i + 1] == '"')
-                {
-                    field.Append('"');
-                    i++;
-                }
-                else if (c == '"')
-                {
-                    quoted = false;
-                }
-                else
-                {
-                    field.Append(c);
-                }
-            }
-            else if (c == '"')
-            {
-                quoted = true;
-            }
-            else if (c == ',')
-            {
-                fields.Add(field.ToString());
-                field.Clear();
-            }
-            else if (c == '\n')
-            {
-                fields.Add(field.ToString());
-                field.Clear();
-                lines.Add(fields);
-                fields = [];
-            }
-            else
-            {
-                field.Append(c);
-            }
-        }
-
-        Assert.Empty(fields);
-        return lines;
     }
 }

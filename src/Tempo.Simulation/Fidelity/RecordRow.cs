@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text;
 
 namespace Tempo.Simulation.Fidelity;
 
@@ -19,7 +18,7 @@ public sealed record RecordRow(string Policy, long Id, string Class, double? Ttf
     /// </summary>
     public static IReadOnlyList<RecordRow> Read(string path)
     {
-        var lines = CsvLines(File.ReadAllText(path));
+        var lines = Reports.CsvText.Split(File.ReadAllText(path));
         if (lines.Count == 0)
         {
             throw new FormatException($"{path}: empty, expected a records CSV header");
@@ -55,62 +54,5 @@ public sealed record RecordRow(string Policy, long Id, string Class, double? Ttf
         }
 
         return rows;
-    }
-
-    // RFC 4180: quoted fields may hold separators, doubled quotes and line breaks.
-    private static List<List<string>> CsvLines(string text)
-    {
-        var lines = new List<List<string>>();
-        var fields = new List<string>();
-        var field = new StringBuilder();
-        var quoted = false;
-        for (var i = 0; i < text.Length; i++)
-        {
-            var c = text[i];
-            if (quoted)
-            {
-                if (c == '"' && i + 1 < text.Length && text[i + 1] == '"')
-                {
-                    field.Append('"');
-                    i++;
-                }
-                else if (c == '"')
-                {
-                    quoted = false;
-                }
-                else
-                {
-                    field.Append(c);
-                }
-            }
-            else if (c == '"')
-            {
-                quoted = true;
-            }
-            else if (c == ',')
-            {
-                fields.Add(field.ToString());
-                field.Clear();
-            }
-            else if (c == '\n')
-            {
-                fields.Add(field.ToString().TrimEnd('\r'));
-                field.Clear();
-                lines.Add(fields);
-                fields = [];
-            }
-            else
-            {
-                field.Append(c);
-            }
-        }
-
-        if (field.Length > 0 || fields.Count > 0)
-        {
-            fields.Add(field.ToString());
-            lines.Add(fields);
-        }
-
-        return lines;
     }
 }

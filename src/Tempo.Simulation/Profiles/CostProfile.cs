@@ -166,8 +166,13 @@ public sealed record CostProfile
     public void Save(string path)
     {
         Validate();
-        using var file = File.Create(path);
-        JsonSerializer.Serialize(file, this, CostProfileJson.Default.CostProfile);
+
+        // Whole or not at all: a calibration that fails while writing must not leave a truncated profile behind.
+        Reports.AtomicFile.Write(path, staging =>
+        {
+            using var file = File.Create(staging);
+            JsonSerializer.Serialize(file, this, CostProfileJson.Default.CostProfile);
+        });
     }
 
     /// <summary>The profile as indented JSON.</summary>

@@ -47,23 +47,7 @@ public static class RecordsCsv
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         ArgumentNullException.ThrowIfNull(runs);
-        var full = Path.GetFullPath(path);
-        var parent = Path.GetDirectoryName(full) ?? ".";
-        Directory.CreateDirectory(parent);
-        var staging = Path.Combine(parent, $".{Path.GetFileName(full)}.tmp-{Environment.ProcessId}");
-        try
-        {
-            File.WriteAllText(staging, ToCsv(runs), new UTF8Encoding(false));
-            File.Move(staging, full, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(staging))
-            {
-                File.Delete(staging);
-            }
-        }
-
+        AtomicFile.WriteAllText(path, ToCsv(runs));
         return runs.Sum(r => r.Records.Count);
     }
 
