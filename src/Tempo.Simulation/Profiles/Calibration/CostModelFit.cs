@@ -73,12 +73,15 @@ public static class CostModelFit
 
         var usable = samples.Where(s => s.Ms > 0 && s.Work.Count > 0).ToArray();
 
+        var rows = usable.Select(s => Features(s.Work, knots, paddedDecode)).ToArray();
+
         // A knot no sample reaches would be fitted to an arbitrary value and bend the interpolation between its
         // neighbours; leave it out, so T_lin runs straight between the knots that are measured.
-        var supported = knots.Where((n, j) => j == 0 || usable.Any(s => Features(s.Work, knots, paddedDecode)[j] != 0)).ToArray();
+        var supported = knots.Where((n, j) => j == 0 || rows.Any(r => r[j] != 0)).ToArray();
         if (supported.Length < knots.Count)
         {
             knots = supported.Length >= 2 ? supported : throw new ArgumentException("no sample has more than one token; T_lin cannot be fitted");
+            rows = [.. usable.Select(s => Features(s.Work, knots, paddedDecode))];
         }
 
         var parameters = knots.Count + 3;
@@ -87,19 +90,15 @@ public static class CostModelFit
             throw new ArgumentException($"{usable.Length} usable samples cannot fit {parameters} coefficients");
         }
 
-        var rows = new double[usable.Length][];
+        // Relative error: divide each row and its target by the measurement.
         var target = new double[usable.Length];
         for (var i = 0; i < usable.Length; i++)
         {
-            var row = Features(usable[i].Work, knots, paddedDecode);
-
-            // Relative error: divide the row and its target by the measurement.
-            for (var j = 0; j < row.Length; j++)
+            for (var j = 0; j < rows[i].Length; j++)
             {
-                row[j] /= usable[i].Ms;
+                rows[i][j] /= usable[i].Ms;
             }
 
-            rows[i] = row;
             target[i] = 1;
         }
 

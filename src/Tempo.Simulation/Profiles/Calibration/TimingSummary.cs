@@ -28,22 +28,15 @@ public sealed record TimingSummary(double MedianMs, int Kept, int Rejected, doub
             throw new ArgumentException("timings must be finite and non-negative");
         }
 
-        var median = Median(timingsMs);
-        var mad = 1.4826 * Median([.. timingsMs.Select(t => Math.Abs(t - median))]);
+        var median = Core.Percentile.OfSorted([.. timingsMs.Order()], 0.5);
+        var mad = 1.4826 * Core.Percentile.OfSorted([.. timingsMs.Select(t => Math.Abs(t - median)).Order()], 0.5);
 
         // A MAD of zero (identical timings, or a coarse clock) would reject everything that differs at all; a floor
         // of 1% of the median keeps such runs whole.
         var limit = RejectMads * Math.Max(mad, 0.01 * median);
         var kept = timingsMs.Where(t => Math.Abs(t - median) <= limit).Order().ToArray();
-        var keptMedian = Median(kept);
+        var keptMedian = Core.Percentile.OfSorted(kept, 0.5);
         var spread = keptMedian > 0 ? 100 * (Core.Percentile.OfSorted(kept, 0.9) - Core.Percentile.OfSorted(kept, 0.1)) / keptMedian : 0;
         return new TimingSummary(keptMedian, kept.Length, timingsMs.Count - kept.Length, spread);
-    }
-
-    private static double Median(IReadOnlyList<double> values)
-    {
-        var sorted = values.Order().ToArray();
-        var mid = sorted.Length / 2;
-        return sorted.Length % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
     }
 }
