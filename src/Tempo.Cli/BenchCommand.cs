@@ -325,6 +325,11 @@ internal static class BenchCommand
             err.WriteLine($"duration limit: {r.BeyondDuration} workload calls arrive later and were not sent");
         }
 
+        if (r.RetriedOnFreshConnection > 0)
+        {
+            err.WriteLine($"note: {r.RetriedOnFreshConnection} sends failed on a keep-alive connection the server had closed and were sent again on a fresh connection");
+        }
+
         if (r.DelayedByLimit > 0)
         {
             err.WriteLine($"warning: {r.DelayedByLimit} sends waited for the in-flight limit; the replay was not fully open-loop (raise --max-in-flight)");
@@ -400,6 +405,7 @@ internal static class BenchCommand
             ["slo_sent"] = SendSlo ? "yes" : "no",
             ["prompt"] = PromptIds ? "token ids" : "text",
             ["sent"] = result.Sent.ToString(CultureInfo.InvariantCulture),
+            ["retried_on_fresh_connection"] = result.RetriedOnFreshConnection.ToString(CultureInfo.InvariantCulture),
             ["errors"] = result.ErrorsByKind.Count == 0 ? "none" : string.Join(", ", result.ErrorsByKind.Select(kv => $"{kv.Key}={kv.Value}")),
         };
     }

@@ -52,6 +52,12 @@ public sealed record RequestSpec
     /// <summary>How a real model samples this request's tokens; ignored by the simulator.</summary>
     public SamplingParams Sampling { get; init; } = SamplingParams.Greedy;
 
+    /// <summary>
+    /// Most stages a job may declare. Schedulers keep per-stage state, so the count must be bounded where requests
+    /// enter, whatever their source (server, workload file, generator).
+    /// </summary>
+    public const int MaxStageCount = 4096;
+
     /// <summary>Throws <see cref="ArgumentException"/> when the spec is not a valid request.</summary>
     public void Validate()
     {
@@ -68,6 +74,11 @@ public sealed record RequestSpec
         if (!double.IsFinite(ArrivalS) || ArrivalS < 0)
         {
             throw new ArgumentException($"request {Id}: arrival must be a finite non-negative time, got {ArrivalS}.");
+        }
+
+        if (StageCount is < 1 or > MaxStageCount || Stage < 0 || Stage >= StageCount)
+        {
+            throw new ArgumentException($"request {Id}: stage {Stage} of {StageCount} is out of range (0 <= stage < stage count <= {MaxStageCount}).");
         }
 
         Slo.Validate();

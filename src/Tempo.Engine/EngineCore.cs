@@ -107,7 +107,17 @@ public sealed class EngineCore
         }
 
         _waiting.Add(r);
-        _scheduler.OnArrival(r);
+        try
+        {
+            _scheduler.OnArrival(r);
+        }
+#pragma warning disable CA1031 // A policy that cannot take one request ends that request; the engine and the rest carry on.
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            End(r, FinishReason.Rejected, $"scheduler '{_scheduler.Name}' could not take this request: {e.Message}");
+        }
+
         return r;
     }
 

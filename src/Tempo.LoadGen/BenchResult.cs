@@ -38,6 +38,12 @@ public sealed record BenchResult
     /// <summary>Workload calls left out of the plan because their arrival was past the duration limit.</summary>
     public required int BeyondDuration { get; init; }
 
+    /// <summary>
+    /// Calls whose first send failed on a stale keep-alive connection before reaching the server and were sent once
+    /// more on a fresh connection (their outcome is the retry's).
+    /// </summary>
+    public int RetriedOnFreshConnection { get; init; }
+
     /// <summary>Failed calls by error kind ("http 500", "timeout", "connection refused", ...).</summary>
     public required IReadOnlyDictionary<string, int> ErrorsByKind { get; init; }
 

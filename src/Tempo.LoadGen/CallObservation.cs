@@ -23,6 +23,12 @@ internal sealed record CallObservation(
     int? UsageCompletionTokens,
     int? UsagePromptTokens)
 {
+    /// <summary>
+    /// The first send failed on a stale keep-alive connection before reaching the server and this is the outcome of
+    /// the one retry on a fresh connection.
+    /// </summary>
+    public bool Retried { get; init; }
+
     /// <summary>True when the server delivered a full response.</summary>
     public bool Completed => Reason.IsCompleted();
 

@@ -1,3 +1,4 @@
+using System.Net.Sockets;
 using Tempo.Core;
 using Tempo.Simulation.Workloads;
 
@@ -36,25 +37,49 @@ public sealed class LoadGenerator(HttpMessageHandler? handler = null, TimeProvid
         }
 
         var ownHandler = handler is null;
-        var http = new HttpClient(handler ?? CreateHandler(options), disposeHandler: ownHandler) { Timeout = Timeout.InfiniteTimeSpan };
+        var http = new HttpClient(handler ?? CreateHandler(options, reuseConnections: true), disposeHandler: ownHandler) { Timeout = Timeout.InfiniteTimeSpan };
+        // Retries after a stale keep-alive connection go on connections that are never reused; an injected handler
+        // (tests) serves both.
+        var fresh = handler is null ? new HttpClient(CreateHandler(options, reuseConnections: false)) { Timeout = Timeout.InfiniteTimeSpan } : http;
         using (http)
+        using (fresh == http ? null : fresh)
         {
             var (model, problem) = options.Model is { } m ? (m, null) : await ModelDiscovery.FirstModelAsync(http, options, _time, cancellationToken).ConfigureAwait(false);
-            using var replay = new Replay(workload, options, _time, http, model ?? ModelDiscovery.Fallback, progress);
+            using var replay = new Replay(workload, options, _time, http, fresh, model ?? ModelDiscovery.Fallback, progress);
             await replay.ExecuteAsync(cancellationToken).ConfigureAwait(false);
             return replay.Result(model is null ? problem : null);
         }
     }
 
-    private static SocketsHttpHandler CreateHandler(BenchOptions options) => new()
+    private static SocketsHttpHandler CreateHandler(BenchOptions options, bool reuseConnections) => new()
     {
         // A benchmark measures the server, not a proxy between us and it.
         UseProxy = false,
         MaxConnectionsPerServer = int.MaxValue,
         ConnectTimeout = options.Timeout < TimeSpan.FromSeconds(30) ? options.Timeout : TimeSpan.FromSeconds(30),
-        PooledConnectionLifetime = TimeSpan.FromMinutes(10),
+        // Zero: every request opens its own connection and closes it after.
+        PooledConnectionLifetime = reuseConnections ? TimeSpan.FromMinutes(10) : TimeSpan.Zero,
         AutomaticDecompression = System.Net.DecompressionMethods.None,
+        ConnectCallback = ConnectAsync,
     };
+
+    // A plain TCP connect that marks the request which caused it, so a failed send can tell a stale pooled
+    // connection (retry) from a fresh one (a real failure).
+    private static async ValueTask<Stream> ConnectAsync(SocketsHttpConnectionContext context, CancellationToken token)
+    {
+        context.InitialRequestMessage.Options.Set(OpenAiCall.OpenedConnection, true);
+        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        try
+        {
+            await socket.ConnectAsync(context.DnsEndPoint, token).ConfigureAwait(false);
+            return new NetworkStream(socket, ownsSocket: true);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
 
     /// <summary>A top-level arrival: one request, or a collective job (workload indices per stage).</summary>
     private sealed record Arrival(double TimeS, int Index, List<List<int>>? Stages)
@@ -88,7 +113,7 @@ public sealed class LoadGenerator(HttpMessageHandler? handler = null, TimeProvid
         private int _abandoned;
         private int _arrivalsSent;
 
-        public Replay(Workload workload, BenchOptions options, TimeProvider time, HttpClient http, string model, IProgress<BenchProgress>? progress)
+        public Replay(Workload workload, BenchOptions options, TimeProvider time, HttpClient http, HttpClient fresh, string model, IProgress<BenchProgress>? progress)
         {
             _workload = workload;
             _options = options;
@@ -101,7 +126,7 @@ public sealed class LoadGenerator(HttpMessageHandler? handler = null, TimeProvid
 
             // Job ids are only unique within a workload; the tag keeps this run's jobs apart from earlier runs' on the server.
             var jobTag = "bench-" + Guid.NewGuid().ToString("N")[..8];
-            _call = new OpenAiCall(http, options, model, jobTag, Now);
+            _call = new OpenAiCall(http, fresh, options, model, jobTag, Now);
 
             var all = Schedule(workload);
             var first = all[0].TimeS;
@@ -172,6 +197,7 @@ public sealed class LoadGenerator(HttpMessageHandler? handler = null, TimeProvid
                     .OrderByDescending(g => g.Count()).ThenBy(g => g.Key, StringComparer.Ordinal)
                     .ToDictionary(g => g.Key, g => g.Count()),
                 Abandoned = _abandoned,
+                RetriedOnFreshConnection = _observations.Count(o => o is { Retried: true }),
                 DelayedByLimit = _delayed,
                 PeakInFlight = _peak,
                 ScheduledRate = span > 0 ? (sentArrivals.Count - 1) / span : 0,

@@ -12,8 +12,17 @@ namespace Tempo.LoadGen;
 /// chunk with output text is timed when its line is read, and <c>[DONE]</c> (or the end of the stream) is the finish.
 /// Never throws for server or network trouble: every outcome is a <see cref="CallObservation"/>.
 /// </summary>
-internal sealed class OpenAiCall(HttpClient http, BenchOptions options, string model, string jobTag, Func<double> now)
+/// <remarks>
+/// A send that fails on a reused keep-alive connection before any response arrived (the server had closed it while
+/// advertising keep-alive) is sent once more on <paramref name="fresh"/>, whose connections are never reused, and the
+/// observation says so (<see cref="CallObservation.Retried"/>): the request never reached the server, so it is not
+/// a failure of the server's, but it is counted apart so nothing is hidden.
+/// </remarks>
+internal sealed class OpenAiCall(HttpClient http, HttpClient fresh, BenchOptions options, string model, string jobTag, Func<double> now)
 {
+    /// <summary>Set on a request by the connection callback when the request opened its own connection.</summary>
+    public static readonly HttpRequestOptionsKey<bool> OpenedConnection = new("tempo.opened-connection");
+
     private const int MaxErrorBodyChars = 200;
 
     private readonly Uri _uri = ServerUrl.Combine(options.BaseUrl, RequestBody.PathOf(options.Endpoint));
@@ -24,7 +33,22 @@ internal sealed class OpenAiCall(HttpClient http, BenchOptions options, string m
         var body = RequestBody.Build(spec, options.Endpoint, model, options.SendSlo, jobTag, options.PromptTokenIds);
         using var timeout = new CancellationTokenSource(options.Timeout, time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(runToken, timeout.Token);
-        var sendS = now();
+        var firstSendS = now();
+        var first = await SendOnceAsync(http, spec, body, firstSendS, timeout, runToken, linked.Token).ConfigureAwait(false);
+        if (!first.StaleConnection)
+        {
+            return first.Observation;
+        }
+
+        // Latency counts from the first attempt: the client waited for that one too.
+        var retry = await SendOnceAsync(fresh, spec, body, firstSendS, timeout, runToken, linked.Token).ConfigureAwait(false);
+        return retry.Observation with { Retried = true };
+    }
+
+    private async Task<(CallObservation Observation, bool StaleConnection)> SendOnceAsync(HttpClient client, RequestSpec spec, byte[] body, double firstSendS, CancellationTokenSource timeout, CancellationToken runToken, CancellationToken token)
+    {
+        var sendS = firstSendS;
+        HttpRequestMessage? sent = null;
         try
         {
             using var request = new HttpRequestMessage(HttpMethod.Post, _uri) { Content = new ByteArrayContent(body) };
@@ -43,15 +67,16 @@ internal sealed class OpenAiCall(HttpClient http, BenchOptions options, string m
                 }
             }
 
-            sendS = now();
-            using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, linked.Token).ConfigureAwait(false);
+            sent = request;
+            using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, token).ConfigureAwait(false);
+            sent = null; // a response arrived: whatever fails from here on is the server's
             if (!response.IsSuccessStatusCode)
             {
-                var text = await ReadErrorBodyAsync(response, linked.Token).ConfigureAwait(false);
-                return CallObservation.Failed(sendS, now(), $"http {(int)response.StatusCode}", text);
+                var text = await ReadErrorBodyAsync(response, token).ConfigureAwait(false);
+                return (CallObservation.Failed(sendS, now(), $"http {(int)response.StatusCode}", text), false);
             }
 
-            await using var stream = await response.Content.ReadAsStreamAsync(linked.Token).ConfigureAwait(false);
+            await using var stream = await response.Content.ReadAsStreamAsync(token).ConfigureAwait(false);
             var isJson = response.Content.Headers.ContentType?.MediaType is "application/json";
             var parse = new StreamState();
             try
@@ -59,38 +84,48 @@ internal sealed class OpenAiCall(HttpClient http, BenchOptions options, string m
                 if (isJson)
                 {
                     // The server ignored stream=true: the whole answer arrives at once, so every token is timed at the end.
-                    await ReadJsonAsync(stream, parse, linked.Token).ConfigureAwait(false);
+                    await ReadJsonAsync(stream, parse, token).ConfigureAwait(false);
                 }
                 else
                 {
-                    await ReadSseAsync(stream, parse, linked.Token).ConfigureAwait(false);
+                    await ReadSseAsync(stream, parse, token).ConfigureAwait(false);
                 }
             }
             catch (JsonException e)
             {
-                return CallObservation.Failed(sendS, now(), "bad response", OneLine(e.Message), parse.Tokens(now()));
+                return (CallObservation.Failed(sendS, now(), "bad response", OneLine(e.Message), parse.Tokens(now())), false);
             }
 
-            return parse.Finish(sendS, now(), isJson);
+            return (parse.Finish(sendS, now(), isJson), false);
         }
         catch (OperationCanceledException) when (timeout.IsCancellationRequested)
         {
-            return CallObservation.Failed(sendS, now(), "timeout", $"no complete response within {options.Timeout.TotalSeconds:0.###} s");
+            return (CallObservation.Failed(sendS, now(), "timeout", $"no complete response within {options.Timeout.TotalSeconds:0.###} s"), false);
         }
         catch (OperationCanceledException) when (runToken.IsCancellationRequested)
         {
-            return CallObservation.Failed(sendS, now(), "cancelled", "the benchmark was cancelled");
+            return (CallObservation.Failed(sendS, now(), "cancelled", "the benchmark was cancelled"), false);
         }
         catch (HttpRequestException e)
         {
             var (kind, detail) = Classify(e);
-            return CallObservation.Failed(sendS, now(), kind, detail);
+            return (CallObservation.Failed(sendS, now(), kind, detail), IsStaleConnection(sent, e));
         }
         catch (IOException e)
         {
-            return CallObservation.Failed(sendS, now(), "stream broken", OneLine(e.Message));
+            return (CallObservation.Failed(sendS, now(), "stream broken", OneLine(e.Message)), false);
         }
     }
+
+    /// <summary>
+    /// True when a send failed before any response and on a connection it did not open itself: a pooled keep-alive
+    /// connection the server had already closed, so the request never reached the server.
+    /// </summary>
+    private static bool IsStaleConnection(HttpRequestMessage? request, HttpRequestException e) =>
+        request is not null
+        && !(request.Options.TryGetValue(OpenedConnection, out var opened) && opened)
+        && e.HttpRequestError is HttpRequestError.ConnectionError or HttpRequestError.ResponseEnded
+        && e.InnerException is not SocketException { SocketErrorCode: SocketError.ConnectionRefused };
 
     private static (string Kind, string Detail) Classify(HttpRequestException e)
     {
@@ -123,25 +158,42 @@ internal sealed class OpenAiCall(HttpClient http, BenchOptions options, string m
 
     private async Task ReadSseAsync(Stream stream, StreamState state, CancellationToken token)
     {
+        state.Streamed = true;
         using var reader = new StreamReader(stream, Encoding.UTF8);
         var data = new StringBuilder();
         var dataTime = 0.0;
+        var errorEvent = false;
         while (await reader.ReadLineAsync(token).ConfigureAwait(false) is { } line)
         {
             if (line.Length == 0)
             {
-                if (data.Length > 0 && Dispatch(data.ToString(), dataTime, state))
+                if (data.Length > 0 && (errorEvent ? state.ErrorEvent(data.ToString()) : Dispatch(data.ToString(), dataTime, state)))
                 {
                     return;
                 }
 
                 data.Clear();
+                errorEvent = false;
+                continue;
+            }
+
+            if (line.StartsWith("event:", StringComparison.Ordinal))
+            {
+                // A named "error" event (standard SSE) carries an error payload in its data lines.
+                errorEvent = line.AsSpan(6).Trim().SequenceEqual("error");
+                continue;
+            }
+
+            if (line.StartsWith("error:", StringComparison.Ordinal))
+            {
+                // llama.cpp's server reports a failure mid-stream as an "error:" field, then may still send [DONE].
+                state.ErrorEvent(line[6..].Trim());
                 continue;
             }
 
             if (!line.StartsWith("data:", StringComparison.Ordinal))
             {
-                continue; // comments (":"), event:, id:, retry: carry nothing we time.
+                continue; // comments (":"), id:, retry: carry nothing we time.
             }
 
             if (data.Length == 0)
@@ -157,7 +209,7 @@ internal sealed class OpenAiCall(HttpClient http, BenchOptions options, string m
             data.Append(line.AsSpan(line.Length > 5 && line[5] == ' ' ? 6 : 5));
 
             // Servers end each event with a blank line; dispatching [DONE] right away keeps E2E from waiting for it.
-            if (data.Length == 6 && data.ToString() == "[DONE]")
+            if (!errorEvent && data.Length == 6 && data.ToString() == "[DONE]")
             {
                 Dispatch("[DONE]", dataTime, state);
                 return;
@@ -166,7 +218,14 @@ internal sealed class OpenAiCall(HttpClient http, BenchOptions options, string m
 
         if (data.Length > 0)
         {
-            Dispatch(data.ToString(), dataTime, state);
+            if (errorEvent)
+            {
+                state.ErrorEvent(data.ToString());
+            }
+            else
+            {
+                Dispatch(data.ToString(), dataTime, state);
+            }
         }
     }
 
@@ -200,6 +259,29 @@ internal sealed class OpenAiCall(HttpClient http, BenchOptions options, string m
 
         public bool Done { get; set; }
 
+        /// <summary>Read as server-sent events: a stream is complete only with a finish reason.</summary>
+        public bool Streamed { get; set; }
+
+        /// <summary>Records an error event's payload (JSON with a message, or plain text); never ends the read.</summary>
+        public bool ErrorEvent(string payload)
+        {
+            string message;
+            try
+            {
+                using var doc = JsonDocument.Parse(payload);
+                var root = doc.RootElement;
+                var error = root.ValueKind == JsonValueKind.Object && root.TryGetProperty("error", out var inner) ? inner : root;
+                message = error.ValueKind == JsonValueKind.Object && error.TryGetProperty("message", out var m) ? m.ToString() : error.ToString();
+            }
+            catch (JsonException)
+            {
+                message = payload;
+            }
+
+            Error ??= message.Length == 0 ? "error event" : message;
+            return false;
+        }
+
         public string? FinishReasonText { get; private set; }
 
         public string? Error { get; private set; }
@@ -217,7 +299,7 @@ internal sealed class OpenAiCall(HttpClient http, BenchOptions options, string m
 
             if (root.TryGetProperty("error", out var error) && error.ValueKind != JsonValueKind.Null)
             {
-                Error = error.ValueKind == JsonValueKind.Object && error.TryGetProperty("message", out var m) ? m.ToString() : error.ToString();
+                Error ??= error.ValueKind == JsonValueKind.Object && error.TryGetProperty("message", out var m) ? m.ToString() : error.ToString();
                 return;
             }
 
@@ -264,9 +346,11 @@ internal sealed class OpenAiCall(HttpClient http, BenchOptions options, string m
 
             // A JSON (non-streamed) answer has one "chunk" of all the text: its usage count, if any, is the truth.
             var tokens = wholeResponse && CompletionTokens is null && _chunks.Count > 0 ? [endS] : Tokens(endS);
-            if (!Done && FinishReasonText is null)
+            if (FinishReasonText is null && (Streamed || !Done))
             {
-                return CallObservation.Failed(sendS, endS, "stream incomplete", "the stream ended before [DONE] or a finish_reason", tokens) with { ContentChunks = _chunks.Count };
+                // A stream that ends (even with [DONE]) before any choice finished was cut short.
+                var why = Done ? "the stream sent [DONE] without a finish_reason" : "the stream ended before [DONE] or a finish_reason";
+                return CallObservation.Failed(sendS, endS, "stream incomplete", why, tokens) with { ContentChunks = _chunks.Count };
             }
 
             var reason = FinishReasonText switch

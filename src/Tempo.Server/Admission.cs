@@ -42,6 +42,12 @@ internal sealed class Admission(ServerOptions options, IServingBackend backend, 
     /// <summary>llm-d's per-request time-per-output-token objective header, in milliseconds.</summary>
     public const string TpotHeader = "x-llm-d-slo-tpot-ms";
 
+    // A stop string is matched against every generated token's tail; longer than this it is a mistake or an attack.
+    private const int MaxStopLength = 1024;
+
+    // Names (application, class) are labels, not text to store.
+    private const int MaxNameLength = 256;
+
     private static readonly string[] Roles = ["system", "user", "assistant", "tool", "developer"];
 
     public Admitted Chat(ChatCompletionRequest body, IHeaderDictionary headers)
@@ -53,6 +59,7 @@ internal sealed class Admission(ServerOptions options, IServingBackend backend, 
         }
 
         var turns = new List<ChatTurn>(messages.Count);
+        long promptBytes = 0;
         for (var i = 0; i < messages.Count; i++)
         {
             var m = messages[i] ?? throw new ApiException(ApiError.Invalid($"messages[{i}] must be an object", "messages"));
@@ -61,7 +68,10 @@ internal sealed class Admission(ServerOptions options, IServingBackend backend, 
                 throw new ApiException(ApiError.Invalid($"messages[{i}].role must be one of {string.Join(", ", Roles)}", "messages"));
             }
 
-            turns.Add(new ChatTurn(m.Role, ContentText(m.Content, i)));
+            var content = ContentText(m.Content, i);
+            promptBytes += CheckedText(content, "messages");
+            CheckPromptBytes(promptBytes, "messages");
+            turns.Add(new ChatTurn(m.Role, content));
         }
 
         var text = backend.ApplyChatTemplate(turns);
@@ -75,10 +85,64 @@ internal sealed class Admission(ServerOptions options, IServingBackend backend, 
         return Build(body, body.MaxTokens, text, prompt, headers);
     }
 
+    /// <summary>Refuses text that is not valid Unicode (a lone surrogate); returns its UTF-8 size.</summary>
+    internal static int CheckedText(string text, string param)
+    {
+        for (var i = 0; i < text.Length; i++)
+        {
+            var c = text[i];
+            if (char.IsHighSurrogate(c) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]))
+            {
+                i++;
+            }
+            else if (char.IsSurrogate(c))
+            {
+                throw new ApiException(ApiError.Invalid($"'{param}' contains invalid Unicode (an unpaired surrogate at character {i})", param, "invalid_encoding"));
+            }
+        }
+
+        return Encoding.UTF8.GetByteCount(text);
+    }
+
+    /// <summary>Reads a JSON string; text that cannot be decoded (invalid UTF-8 or escapes) is a 400, not a crash.</summary>
+    internal static string JsonText(JsonElement element, string param)
+    {
+        string text;
+        try
+        {
+            text = element.GetString()!;
+        }
+        catch (InvalidOperationException)
+        {
+            throw new ApiException(ApiError.Invalid($"'{param}' is not valid UTF-8 text", param, "invalid_encoding"));
+        }
+
+        CheckedText(text, param);
+        return text;
+    }
+
+    // A prompt longer than this many bytes cannot fit the context under any real tokenizer, so it is refused
+    // before the tokenizer spends seconds on it.
+    private void CheckPromptBytes(long bytes, string param)
+    {
+        var context = Math.Min(config.MaxModelLen, backend.ContextSize);
+        var limit = (long)context * options.MaxPromptBytesPerContextToken;
+        if (bytes > limit)
+        {
+            throw new ApiException(ApiError.Invalid($"The prompt is {bytes} bytes; this server accepts at most {limit} bytes ({options.MaxPromptBytesPerContextToken} per token of its {context}-token context).", param, "context_length_exceeded"));
+        }
+    }
+
     private void CheckModel(string? model)
     {
         if (!string.IsNullOrEmpty(model) && !string.Equals(model, modelName, StringComparison.Ordinal))
         {
+            CheckedText(model, "model");
+            if (model.Length > MaxNameLength)
+            {
+                throw new ApiException(ApiError.Invalid($"The model does not exist; this server serves '{modelName}'.", "model", "model_not_found"));
+            }
+
             throw new ApiException(ApiError.Invalid($"The model '{model}' does not exist; this server serves '{modelName}'.", "model", "model_not_found"));
         }
     }
@@ -88,7 +152,7 @@ internal sealed class Admission(ServerOptions options, IServingBackend backend, 
         switch (content.ValueKind)
         {
             case JsonValueKind.String:
-                return content.GetString()!;
+                return JsonText(content, "messages");
             case JsonValueKind.Null or JsonValueKind.Undefined:
                 return "";
             case JsonValueKind.Array:
@@ -102,7 +166,7 @@ internal sealed class Admission(ServerOptions options, IServingBackend backend, 
                         throw new ApiException(ApiError.Invalid($"messages[{index}].content: only text parts {{\"type\":\"text\",\"text\":...}} are supported", "messages"));
                     }
 
-                    text.Append(t.GetString());
+                    text.Append(JsonText(t, "messages"));
                 }
 
                 return text.ToString();
@@ -116,12 +180,16 @@ internal sealed class Admission(ServerOptions options, IServingBackend backend, 
         switch (prompt.ValueKind)
         {
             case JsonValueKind.String:
-                var s = prompt.GetString()!;
-                return (s, backend.Tokenize(s));
+                return TextPrompt(JsonText(prompt, "prompt"));
             case JsonValueKind.Array when prompt.GetArrayLength() == 1 && prompt[0].ValueKind == JsonValueKind.String:
-                var one = prompt[0].GetString()!;
-                return (one, backend.Tokenize(one));
+                return TextPrompt(JsonText(prompt[0], "prompt"));
             case JsonValueKind.Array when prompt.GetArrayLength() > 0 && prompt.EnumerateArray().All(e => e.ValueKind == JsonValueKind.Number):
+                var context = Math.Min(config.MaxModelLen, backend.ContextSize);
+                if (prompt.GetArrayLength() >= context)
+                {
+                    throw new ApiException(ApiError.Invalid($"This model's maximum context length is {context} tokens; the prompt has {prompt.GetArrayLength()} tokens, leaving no room for output.", "prompt", "context_length_exceeded"));
+                }
+
                 var ids = new List<int>(prompt.GetArrayLength());
                 foreach (var e in prompt.EnumerateArray())
                 {
@@ -139,6 +207,12 @@ internal sealed class Admission(ServerOptions options, IServingBackend backend, 
             default:
                 throw new ApiException(ApiError.Invalid("'prompt' must be a string, a one-element array of strings or an array of token ids (batched prompts are not supported)", "prompt"));
         }
+    }
+
+    private (string? Text, TokenizedPrompt Prompt) TextPrompt(string text)
+    {
+        CheckPromptBytes(Encoding.UTF8.GetByteCount(text), "prompt");
+        return (text, backend.Tokenize(text));
     }
 
     private Admitted Build(GenerationRequest body, int? maxTokens, string? text, TokenizedPrompt prompt, IHeaderDictionary headers)
@@ -222,12 +296,12 @@ internal sealed class Admission(ServerOptions options, IServingBackend backend, 
         {
             case JsonValueKind.Undefined or JsonValueKind.Null:
                 return null;
-            case JsonValueKind.String when stop.GetString() is { Length: > 0 } s:
+            case JsonValueKind.String when JsonText(stop, "stop") is { Length: > 0 and <= MaxStopLength } s:
                 return [s];
-            case JsonValueKind.Array when stop.GetArrayLength() <= 16 && stop.EnumerateArray().All(e => e.ValueKind == JsonValueKind.String && e.GetString()!.Length > 0):
+            case JsonValueKind.Array when stop.GetArrayLength() <= 16 && stop.EnumerateArray().All(e => e.ValueKind == JsonValueKind.String && JsonText(e, "stop").Length is > 0 and <= MaxStopLength):
                 return [.. stop.EnumerateArray().Select(e => e.GetString()!)];
             default:
-                throw new ApiException(ApiError.Invalid("'stop' must be a non-empty string or an array of up to 16 non-empty strings", "stop"));
+                throw new ApiException(ApiError.Invalid($"'stop' must be a non-empty string or an array of up to 16 non-empty strings, each at most {MaxStopLength} characters", "stop"));
         }
     }
 
@@ -243,6 +317,12 @@ internal sealed class Admission(ServerOptions options, IServingBackend backend, 
         RequestClass cls;
         if (body?.Class is { } name)
         {
+            CheckedText(name, "slo");
+            if (name.Length > MaxNameLength)
+            {
+                throw new ApiException(ApiError.Invalid("slo.class must be latency, throughput or collective", "slo"));
+            }
+
             cls = name.Trim().ToLowerInvariant() switch
             {
                 "latency" => RequestClass.Latency,
@@ -271,10 +351,25 @@ internal sealed class Admission(ServerOptions options, IServingBackend backend, 
             throw new ApiException(ApiError.Invalid($"slo.stage must be non-negative, got {stage}", "slo"));
         }
 
-        var stageCount = body?.StageCount ?? (stage + 1);
-        if (stageCount < 1 || stage >= stageCount)
+        if (stage >= options.MaxStageCount)
         {
-            throw new ApiException(ApiError.Invalid($"slo.stage_count must be at least 1 and above slo.stage, got {stageCount}", "slo"));
+            throw new ApiException(ApiError.Invalid($"slo.stage must be below {options.MaxStageCount}, the most stages a job may have, got {stage}", "slo"));
+        }
+
+        var stageCount = body?.StageCount ?? (stage + 1);
+        if (stageCount < 1 || stage >= stageCount || stageCount > options.MaxStageCount)
+        {
+            throw new ApiException(ApiError.Invalid($"slo.stage_count must be in 1..{options.MaxStageCount} and above slo.stage, got {stageCount}", "slo"));
+        }
+
+        if (body?.App is { } app)
+        {
+            CheckedText(app, "slo");
+        }
+
+        if (body?.App is { } named && named.Length is 0 or > MaxNameLength)
+        {
+            throw new ApiException(ApiError.Invalid($"slo.app must be a name of 1 to {MaxNameLength} characters", "slo"));
         }
 
         var d = options.DefaultSlo;
@@ -285,7 +380,7 @@ internal sealed class Admission(ServerOptions options, IServingBackend backend, 
     private static string? JobKey(JsonElement job) => job.ValueKind switch
     {
         JsonValueKind.Undefined or JsonValueKind.Null => null,
-        JsonValueKind.String when job.GetString() is { Length: > 0 and <= 256 } s => s,
+        JsonValueKind.String when JsonText(job, "slo") is { Length: > 0 and <= MaxNameLength } s => s,
         JsonValueKind.Number when job.TryGetInt64(out var n) && n >= 0 => n.ToString(CultureInfo.InvariantCulture),
         _ => throw new ApiException(ApiError.Invalid("slo.job_id must be a non-empty string (at most 256 characters) or a non-negative integer", "slo")),
     };

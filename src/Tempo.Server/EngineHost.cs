@@ -63,7 +63,7 @@ internal sealed class EngineHost : IDisposable
 
     private readonly Channel<Command> _commands = Channel.CreateUnbounded<Command>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Dictionary<long, Live> _live = [];
-    private readonly Dictionary<string, (long Id, double ArrivalS)> _jobs = new(StringComparer.Ordinal);
+    private readonly JobRegistry _jobs;
     private readonly Lock _admission = new();
     private readonly IServingBackend _backend;
     private readonly ServerOptions _options;
@@ -72,9 +72,7 @@ internal sealed class EngineHost : IDisposable
     private readonly EngineCore _engine;
     private readonly Thread _thread;
     private readonly Timer? _statsTimer;
-    private Timer? _drainTimer;
     private long _nextId;
-    private long _nextJob;
     private int _inbox;
     private int _engineWaiting;
     private bool _accepting = true;
@@ -91,6 +89,7 @@ internal sealed class EngineHost : IDisposable
         _options = options;
         _metrics = metrics;
         _logger = logger;
+        _jobs = new JobRegistry(options.MaxTrackedJobs, options.JobStateTtl.TotalSeconds);
         var policy = PolicyRegistry.Get(options.Policy);
         Config = backend.EngineConfigFor(options.MaxBatch, options.TokenBudget ?? policy.DefaultTokenBudget);
         var scheduler = policy.Create(new SchedulerOptions { Engine = Config, Predictor = options.Predictor });
@@ -125,6 +124,21 @@ internal sealed class EngineHost : IDisposable
     /// <summary>The latest published state.</summary>
     public EngineSnapshot Snapshot => _snapshot;
 
+    /// <summary>The server's logger.</summary>
+    public ILogger Logger => _logger;
+
+    /// <summary>Collective jobs whose id mapping is remembered.</summary>
+    public int TrackedJobs
+    {
+        get
+        {
+            lock (_admission)
+            {
+                return _jobs.Count;
+            }
+        }
+    }
+
     /// <summary>
     /// Accepts a validated request unless the queue is full or the server is stopping. The id and arrival time
     /// are stamped here, so latency counts from the moment the request was admitted.
@@ -154,7 +168,7 @@ internal sealed class EngineHost : IDisposable
             if (jobKey is not null)
             {
                 // A collective call carries its job's arrival: the job deadline runs from the first call seen.
-                var job = JobFor(jobKey, now, spec.Slo.DeadlineS);
+                var job = _jobs.Resolve(jobKey, now, spec.Slo.DeadlineS);
                 spec = spec with { JobId = job.Id, ArrivalS = job.ArrivalS };
             }
 
@@ -168,7 +182,10 @@ internal sealed class EngineHost : IDisposable
     /// <summary>Aborts a request (its client went away). Applied before the next step; a no-op once it ended.</summary>
     public void Abort(long id, string detail) => _commands.Writer.TryWrite(new Command.Abort(id, detail));
 
-    /// <summary>Stops accepting; in-flight requests get <paramref name="grace"/> to finish, then are aborted.</summary>
+    /// <summary>Aborts every live request (the end of a drain). Applied before the next step.</summary>
+    public void AbortAll(string detail) => _commands.Writer.TryWrite(new Command.AbortAll(detail));
+
+    /// <summary>Stops accepting (new requests get 503); in-flight requests carry on until <see cref="AbortAll"/>.</summary>
     public void BeginDrain(TimeSpan grace)
     {
         lock (_admission)
@@ -182,8 +199,7 @@ internal sealed class EngineHost : IDisposable
         }
 
         ServerLog.Draining(_logger, _snapshot.Live, grace.TotalSeconds);
-        Publish();
-        _drainTimer = new Timer(_ => _commands.Writer.TryWrite(new Command.AbortAll("server shutting down")), null, grace, Timeout.InfiniteTimeSpan);
+        PublishAccepting();
     }
 
     /// <summary>Aborts whatever is still live, then stops the engine thread.</summary>
@@ -199,28 +215,7 @@ internal sealed class EngineHost : IDisposable
         _thread.Join();
         _stepLog?.Dispose();
         _statsTimer?.Dispose();
-        _drainTimer?.Dispose();
         _backend.Dispose();
-    }
-
-    private (long Id, double ArrivalS) JobFor(string key, double now, double deadlineS)
-    {
-        if (_jobs.Count > 10_000)
-        {
-            // Forget jobs whose deadline passed long ago, so a long-running server does not grow without bound.
-            foreach (var old in _jobs.Where(j => now - j.Value.ArrivalS > Math.Max(3600, 2 * deadlineS)).Select(j => j.Key).ToList())
-            {
-                _jobs.Remove(old);
-            }
-        }
-
-        if (!_jobs.TryGetValue(key, out var job))
-        {
-            job = (++_nextJob, now);
-            _jobs[key] = job;
-        }
-
-        return job;
     }
 
     private void Run()
@@ -270,18 +265,21 @@ internal sealed class EngineHost : IDisposable
             {
                 case Command.Submit s:
                     submitted++;
-                    var live = new Live(s.Stream);
+                    var live = new Live(s.Stream, s.Spec);
                     _live[s.Spec.Id] = live;
                     // Registered first: a request the engine rejects at once ends inside Submit.
                     try
                     {
                         live.Request = _engine.Submit(s.Spec, s.ArrivalS);
                     }
-                    catch (ArgumentException e)
+#pragma warning disable CA1031 // One request the engine cannot take must end alone, not take the engine thread down.
+                    catch (Exception e) when (_live.ContainsKey(s.Spec.Id))
+#pragma warning restore CA1031
                     {
                         // Admission validates the same rules, so this is a bug; still, answer the request.
+                        ServerLog.RequestFailed(_logger, s.Spec.Id, e);
                         _live.Remove(s.Spec.Id);
-                        var record = new RequestRecord(s.Spec, s.ArrivalS, [], _backend.Clock.NowS, FinishReason.Rejected, e.Message);
+                        var record = new RequestRecord(s.Spec, s.ArrivalS, [], _backend.Clock.NowS, FinishReason.Rejected, "the engine could not take this request: " + e.Message);
                         s.Stream.End(SloVerdict.Score(record, _options.Weights));
                     }
 
@@ -314,6 +312,12 @@ internal sealed class EngineHost : IDisposable
                 _engineWaiting = _engine.View.Waiting.Count;
             }
         }
+    }
+
+    private void PublishAccepting()
+    {
+        var s = _snapshot;
+        _snapshot = s with { Accepting = false };
     }
 
     private void Publish()
@@ -349,7 +353,21 @@ internal sealed class EngineHost : IDisposable
         var times = r.TokenTimesS;
         var n = times.Count;
         _metrics.OnToken(r.PromptTokens, times[n - 1] - r.ArrivalS, n > 1 ? times[n - 1] - times[n - 2] : null);
-        live.Stream.Token(output.Text ?? _backend.TokenText(output.TokenId));
+        string text;
+        try
+        {
+            text = output.Text ?? _backend.TokenText(output.TokenId);
+        }
+#pragma warning disable CA1031 // A token that cannot be decoded ends its own request, not the engine.
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            ServerLog.RequestFailed(_logger, r.Id, e);
+            _commands.Writer.TryWrite(new Command.Abort(r.Id, "failed to decode an output token: " + e.Message));
+            return;
+        }
+
+        live.Stream.Token(text);
     }
 
     private void OnEnded(EngineRequest r, RequestRecord record)
@@ -384,8 +402,7 @@ internal sealed class EngineHost : IDisposable
         var detail = "engine failure: " + e.Message;
         foreach (var live in _live.Values)
         {
-            var spec = live.Request?.Spec;
-            EndUnserved(live.Stream, spec, now, detail);
+            EndUnserved(live.Stream, live.Spec, now, detail);
         }
 
         _live.Clear();
@@ -397,16 +414,12 @@ internal sealed class EngineHost : IDisposable
             }
         }
 
-        Publish();
+        // Nothing is live any more: every accepted request has had its answer.
+        _snapshot = _snapshot with { Running = 0, Waiting = 0, Swapped = 0, KvUsage = 0, Live = 0, Accepting = false };
     }
 
-    private void EndUnserved(RequestStream stream, RequestSpec? spec, double now, string detail)
+    private void EndUnserved(RequestStream stream, RequestSpec spec, double now, string detail)
     {
-        if (spec is null)
-        {
-            return;
-        }
-
         var record = new RequestRecord(spec, Math.Min(spec.ArrivalS, now), [], now, FinishReason.Aborted, detail);
         stream.End(SloVerdict.Score(record, _options.Weights));
     }
@@ -430,9 +443,11 @@ internal sealed class EngineHost : IDisposable
 
     private readonly record struct StatsMark(double TimeS, long Prompt, long Generation, long Finished, long Met);
 
-    private sealed class Live(RequestStream stream)
+    private sealed class Live(RequestStream stream, RequestSpec spec)
     {
         public RequestStream Stream { get; } = stream;
+
+        public RequestSpec Spec { get; } = spec;
 
         public EngineRequest? Request { get; set; }
     }

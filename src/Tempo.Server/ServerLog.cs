@@ -40,4 +40,13 @@ internal static partial class ServerLog
 
     [LoggerMessage(EventId = 6, Level = LogLevel.Debug, Message = "request {Id}: client disconnected, aborting")]
     public static partial void ClientGone(ILogger logger, long id);
+
+    [LoggerMessage(EventId = 7, Level = LogLevel.Error, Message = "{Method} {Path}: the handler failed; answered 500")]
+    public static partial void HandlerFailed(ILogger logger, string method, string path, Exception exception);
+
+    [LoggerMessage(EventId = 8, Level = LogLevel.Error, Message = "request {Id}: failed inside the engine and was ended; the engine carries on")]
+    public static partial void RequestFailed(ILogger logger, long id, Exception exception);
+
+    [LoggerMessage(EventId = 9, Level = LogLevel.Information, Message = "drained: {Live} requests still in flight are aborted; closing the listener")]
+    public static partial void Drained(ILogger logger, int live);
 }

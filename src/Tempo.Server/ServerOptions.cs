@@ -47,6 +47,12 @@ public sealed record ServerOptions
     /// <summary>How long a shutdown lets in-flight requests finish before aborting them.</summary>
     public TimeSpan ShutdownGrace { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// During a drain with nothing left in flight, how long the listener keeps answering 503 before it closes (1 s),
+    /// so health checks see the replica leave; never longer than <see cref="ShutdownGrace"/>.
+    /// </summary>
+    public TimeSpan DrainIdleLinger { get; init; } = TimeSpan.FromSeconds(1);
+
     /// <summary>Interval of the periodic stats log line; zero or negative turns it off.</summary>
     public TimeSpan StatsInterval { get; init; } = TimeSpan.FromSeconds(10);
 
@@ -70,6 +76,42 @@ public sealed record ServerOptions
     /// </summary>
     public Scheduling.Prediction.ILengthPredictor? Predictor { get; init; }
 
+    /// <summary>
+    /// Most stages a collective job may declare (<c>slo.stage_count</c>). The scheduler keeps per-stage state for a
+    /// job, so an unbounded count would let one request allocate without limit. Deep-research jobs have tens.
+    /// </summary>
+    public int MaxStageCount { get; init; } = 1024;
+
+    /// <summary>Collective jobs whose id mapping the server remembers at once; beyond it the oldest is forgotten.</summary>
+    public int MaxTrackedJobs { get; init; } = 10_000;
+
+    /// <summary>
+    /// Shortest time a collective job's state is kept after its first call; a job is forgotten after this or twice
+    /// its deadline, whichever is longer, so a job that never sends its last stage does not stay forever.
+    /// </summary>
+    public TimeSpan JobStateTtl { get; init; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>
+    /// Largest prompt accepted, in UTF-8 bytes per token of context (32): a longer text cannot fit the context under
+    /// any real tokenizer, so it is refused before it is tokenized (tokenizing 10 MB costs seconds of CPU).
+    /// </summary>
+    public int MaxPromptBytesPerContextToken { get; init; } = 32;
+
+    /// <summary>Largest request body Kestrel reads (4 MiB); a larger one is answered 413.</summary>
+    public long MaxRequestBodyBytes { get; init; } = 4 * 1024 * 1024;
+
+    /// <summary>Largest total size of a request's headers (32 KiB, Kestrel's default); larger is answered 431.</summary>
+    public int MaxRequestHeadersBytes { get; init; } = 32 * 1024;
+
+    /// <summary>How long a client may take to send its request headers (10 s) before the connection is closed.</summary>
+    public TimeSpan RequestHeadersTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How long an idle keep-alive connection stays open (60 s).</summary>
+    public TimeSpan KeepAliveTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Most open client connections (4,096); further connections are refused by Kestrel.</summary>
+    public long MaxConcurrentConnections { get; init; } = 4096;
+
     /// <summary>Longest accepted SLO bound (24 h): larger values are treated as mistakes, not as "no SLO".</summary>
     public const double MaxSloMs = 86_400_000;
 
@@ -84,9 +126,18 @@ public sealed record ServerOptions
         Require(MaxQueue > 0, $"max queue must be positive, got {MaxQueue}");
         Require(DefaultMaxTokens > 0, $"default max tokens must be positive, got {DefaultMaxTokens}");
         Require(ShutdownGrace >= TimeSpan.Zero, "shutdown grace cannot be negative");
+        Require(DrainIdleLinger >= TimeSpan.Zero, "drain idle linger cannot be negative");
         DefaultSlo.Validate();
         Require(DefaultSlo.TtftS > 0 && DefaultSlo.TbtS > 0 && DefaultSlo.DeadlineS > 0, "default SLO bounds must be positive");
         Require(Math.Max(DefaultSlo.TtftS, Math.Max(DefaultSlo.TbtS, DefaultSlo.DeadlineS)) * 1000 <= MaxSloMs, "default SLO bounds must not exceed 24 h");
+        Require(MaxStageCount is >= 1 and <= RequestSpec.MaxStageCount, $"max stage count must be in 1..{RequestSpec.MaxStageCount}, got {MaxStageCount}");
+        Require(MaxTrackedJobs >= 1, $"max tracked jobs must be positive, got {MaxTrackedJobs}");
+        Require(JobStateTtl > TimeSpan.Zero, "job state TTL must be positive");
+        Require(MaxPromptBytesPerContextToken >= 1, "max prompt bytes per context token must be positive");
+        Require(MaxRequestBodyBytes >= 1024, $"max request body must be at least 1024 bytes, got {MaxRequestBodyBytes}");
+        Require(MaxRequestHeadersBytes >= 1024, $"max request headers must be at least 1024 bytes, got {MaxRequestHeadersBytes}");
+        Require(RequestHeadersTimeout > TimeSpan.Zero && KeepAliveTimeout > TimeSpan.Zero, "header and keep-alive timeouts must be positive");
+        Require(MaxConcurrentConnections >= 1, $"max concurrent connections must be positive, got {MaxConcurrentConnections}");
         Require(DefaultClass != RequestClass.Collective, "the default class cannot be collective: a collective call needs a job id");
     }
 

@@ -28,10 +28,14 @@ internal sealed class ServingEndpoints(EngineHost host, Admission admission, Ser
         Completion,
     }
 
-    /// <summary>Middleware: with an API key configured, <c>/v1/*</c> needs <c>Authorization: Bearer &lt;key&gt;</c>.</summary>
+    /// <summary>
+    /// Middleware, after routing: with an API key configured, an endpoint marked <see cref="ApiKeyRequired"/> needs
+    /// <c>Authorization: Bearer &lt;key&gt;</c>. It checks the endpoint routing actually matched, so no spelling of
+    /// the path (case, escapes, slashes) that reaches a protected handler can skip the key.
+    /// </summary>
     public async Task RequireApiKey(HttpContext context, RequestDelegate next)
     {
-        if (_expectedAuth is not null && context.Request.Path.StartsWithSegments("/v1", StringComparison.Ordinal))
+        if (_expectedAuth is not null && context.GetEndpoint()?.Metadata.GetMetadata<ApiKeyRequired>() is not null)
         {
             var given = Encoding.UTF8.GetBytes(context.Request.Headers.Authorization.ToString());
             if (!CryptographicOperations.FixedTimeEquals(given, _expectedAuth))
@@ -77,8 +81,10 @@ internal sealed class ServingEndpoints(EngineHost host, Admission admission, Ser
     public Task Health(HttpContext context)
     {
         // Routers take a replica out of rotation on a non-200, which is what a draining server wants.
-        context.Response.StatusCode = host.Snapshot.Accepting ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable;
-        return Task.CompletedTask;
+        var accepting = host.Snapshot.Accepting;
+        context.Response.StatusCode = accepting ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable;
+        context.Response.ContentType = "application/json";
+        return context.Response.WriteAsync(accepting ? """{"status":"ok"}""" : """{"status":"unavailable"}""", context.RequestAborted);
     }
 
     public Task Metrics(HttpContext context)
@@ -102,6 +108,11 @@ internal sealed class ServingEndpoints(EngineHost host, Admission admission, Ser
         catch (JsonException e)
         {
             await Refuse(context, ApiError.Invalid("malformed JSON body: " + e.Message.ReplaceLineEndings(" ")));
+        }
+        catch (InvalidOperationException e) when (e.InnerException is DecoderFallbackException or EncoderFallbackException || e.Message.Contains("invalid UTF", StringComparison.OrdinalIgnoreCase))
+        {
+            // System.Text.Json reports undecodable text (invalid UTF-8, a lone surrogate escape) this way.
+            await Refuse(context, ApiError.Invalid("the request body contains invalid text: " + e.Message.ReplaceLineEndings(" "), null, "invalid_encoding"));
         }
 
         return null;
@@ -296,8 +307,14 @@ internal sealed class ServingEndpoints(EngineHost host, Admission admission, Ser
         await WriteError(context, error);
     }
 
-    private static async Task WriteError(HttpContext context, ApiError error)
+    /// <summary>Writes an OpenAI-style error body with <paramref name="error"/>'s status (nothing if the response started).</summary>
+    internal static async Task WriteError(HttpContext context, ApiError error)
     {
+        if (context.Response.HasStarted)
+        {
+            return;
+        }
+
         context.Response.StatusCode = error.Status;
         var body = new ErrorResponse { Error = new ErrorBody { Message = error.Message, Type = error.Type, Param = error.Param, Code = error.Code } };
         try
@@ -417,4 +434,10 @@ internal sealed class ServingEndpoints(EngineHost host, Admission admission, Ser
     {
         public static readonly long StartedUnix = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
     }
+}
+
+/// <summary>Endpoint metadata: the endpoint needs the API key when one is configured.</summary>
+internal sealed class ApiKeyRequired
+{
+    public static readonly ApiKeyRequired Instance = new();
 }

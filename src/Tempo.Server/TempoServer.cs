@@ -1,4 +1,5 @@
 using System.Net;
+using System.Runtime.InteropServices;
 
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -29,14 +30,31 @@ public sealed class TempoServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly EngineHost _host;
-    private int _stopped;
+    private readonly ServerOptions _options;
+    private readonly TaskCompletionSource _shutdown = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly List<PosixSignalRegistration> _signals = [];
+    private readonly Lock _stopGate = new();
+    private Task? _stopping;
 
-    private TempoServer(WebApplication app, EngineHost host, string modelName, Uri baseAddress)
+    private TempoServer(WebApplication app, EngineHost host, ServerOptions options, string modelName, Uri baseAddress)
     {
         _app = app;
         _host = host;
+        _options = options;
         ModelName = modelName;
         BaseAddress = baseAddress;
+        if (options.HandleProcessSignals)
+        {
+            foreach (var signal in new[] { PosixSignal.SIGTERM, PosixSignal.SIGINT })
+            {
+                _signals.Add(PosixSignalRegistration.Create(signal, context =>
+                {
+                    // Keep the process alive: the drain below ends it, with the listener still answering 503.
+                    context.Cancel = true;
+                    _ = StopAsync();
+                }));
+            }
+        }
     }
 
     /// <summary>Where the server listens, for example <c>http://127.0.0.1:8000/</c> (the real port when 0 was asked for).</summary>
@@ -79,20 +97,21 @@ public sealed class TempoServer : IAsyncDisposable
             var engine = host;
             var admission = new Admission(options, backend, host.Config, modelName);
             var endpoints = new ServingEndpoints(host, admission, metrics, options, modelName, logger);
+            app.Use(new HttpErrorBodies(metrics, options, logger).Invoke);
+            app.UseRouting();
             app.Use(endpoints.RequireApiKey);
-            app.MapPost("/v1/chat/completions", endpoints.Chat);
-            app.MapPost("/v1/completions", endpoints.Completion);
-            app.MapGet("/v1/models", endpoints.Models);
+            app.MapPost("/v1/chat/completions", endpoints.Chat).WithMetadata(ApiKeyRequired.Instance);
+            app.MapPost("/v1/completions", endpoints.Completion).WithMetadata(ApiKeyRequired.Instance);
+            app.MapGet("/v1/models", endpoints.Models).WithMetadata(ApiKeyRequired.Instance);
             app.MapGet("/health", endpoints.Health);
             app.MapGet("/metrics", endpoints.Metrics);
-            app.Lifetime.ApplicationStopping.Register(() => engine.BeginDrain(options.ShutdownGrace));
             await app.StartAsync(cancellationToken);
 
             var bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault()
                 ?? throw new InvalidOperationException("Kestrel reported no listening address");
             var baseAddress = bound.TrimEnd('/') + "/";
             ServerLog.Started(logger, modelName, host.PolicyName, host.Config.MaxBatch, host.Config.TokenBudget, host.Config.MaxModelLen, baseAddress);
-            return new TempoServer(app, host, modelName, new Uri(baseAddress));
+            return new TempoServer(app, host, options, modelName, new Uri(baseAddress));
         }
         catch
         {
@@ -125,14 +144,20 @@ public sealed class TempoServer : IAsyncDisposable
         {
             k.Listen(address, options.Port);
             k.AddServerHeader = false;
+            var limits = k.Limits;
+            limits.MaxRequestBodySize = options.MaxRequestBodyBytes;
+            // Twice the server's own header limit: between the two, HttpErrorBodies answers with a JSON error.
+            limits.MaxRequestHeadersTotalSize = 2 * options.MaxRequestHeadersBytes;
+            limits.MaxRequestLineSize = Math.Min(64 * 1024, 2 * options.MaxRequestHeadersBytes);
+            limits.RequestHeadersTimeout = options.RequestHeadersTimeout;
+            limits.KeepAliveTimeout = options.KeepAliveTimeout;
+            limits.MaxConcurrentConnections = options.MaxConcurrentConnections;
+            limits.MaxConcurrentUpgradedConnections = 0;
         });
-        // Kestrel's own deadline for in-flight requests comes after ours, so the engine decides who is aborted.
-        builder.Services.Configure<HostOptions>(h => h.ShutdownTimeout = options.ShutdownGrace + TimeSpan.FromSeconds(10));
-        if (!options.HandleProcessSignals)
-        {
-            builder.Services.AddSingleton<IHostLifetime, InProcessLifetime>();
-        }
-
+        // The drain (StopAsync) runs before the host stops, so this only bounds the final close of connections.
+        builder.Services.Configure<HostOptions>(h => h.ShutdownTimeout = TimeSpan.FromSeconds(10));
+        // Signals are handled by TempoServer itself, so the listener stays open while draining.
+        builder.Services.AddSingleton<IHostLifetime, InProcessLifetime>();
         return builder.Build();
     }
 
@@ -150,22 +175,56 @@ public sealed class TempoServer : IAsyncDisposable
         .AddFilter("Microsoft", LogLevel.Warning)
         .AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Information);
 
-    /// <summary>Completes when the server has been asked to stop (SIGTERM, Ctrl+C or <see cref="StopAsync"/>).</summary>
-    public Task WaitForShutdownAsync(CancellationToken cancellationToken = default) => _app.WaitForShutdownAsync(cancellationToken);
+    /// <summary>Completes when the server has stopped (after SIGTERM, Ctrl+C or <see cref="StopAsync"/>).</summary>
+    public Task WaitForShutdownAsync(CancellationToken cancellationToken = default) => _shutdown.Task.WaitAsync(cancellationToken);
 
     /// <summary>
-    /// Graceful stop: refuse new requests (503), give in-flight ones <see cref="ServerOptions.ShutdownGrace"/>, abort
-    /// the rest (each stream gets a final event with finish reason <c>abort</c>), then stop the engine.
+    /// Graceful stop. The listener stays open while the server drains, so routers see it: <c>/health</c> and new
+    /// requests get 503. In-flight requests get <see cref="ServerOptions.ShutdownGrace"/> to finish (the drain ends
+    /// earlier once none is left and <see cref="ServerOptions.DrainIdleLinger"/> has passed); the rest are aborted,
+    /// each stream with a final event with finish reason <c>abort</c>; then the listener closes and the engine stops.
     /// </summary>
-    public async Task StopAsync(CancellationToken cancellationToken = default)
+    public Task StopAsync(CancellationToken cancellationToken = default)
     {
-        if (Interlocked.Exchange(ref _stopped, 1) == 1)
+        lock (_stopGate)
         {
-            return;
+            return _stopping ??= Stop(cancellationToken);
         }
+    }
 
-        await _app.StopAsync(cancellationToken);
-        _host.Dispose();
+    private async Task Stop(CancellationToken cancellationToken)
+    {
+        try
+        {
+            _host.BeginDrain(_options.ShutdownGrace);
+            var linger = _options.DrainIdleLinger < _options.ShutdownGrace ? _options.DrainIdleLinger : _options.ShutdownGrace;
+            var started = System.Diagnostics.Stopwatch.StartNew();
+            while (started.Elapsed < _options.ShutdownGrace && !(_host.Snapshot.Live == 0 && started.Elapsed >= linger))
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(20), cancellationToken);
+            }
+
+            ServerLog.Drained(_host.Logger, _host.Snapshot.Live);
+            _host.AbortAll("server shutting down");
+            // The aborts are applied between steps; give the final events a moment to reach their streams.
+            var aborting = System.Diagnostics.Stopwatch.StartNew();
+            while (_host.Snapshot.Live > 0 && aborting.Elapsed < TimeSpan.FromSeconds(5))
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(10), cancellationToken);
+            }
+
+            await _app.StopAsync(cancellationToken);
+            _host.Dispose();
+        }
+        finally
+        {
+            foreach (var signal in _signals)
+            {
+                signal.Dispose();
+            }
+
+            _shutdown.TrySetResult();
+        }
     }
 
     /// <inheritdoc />

@@ -22,7 +22,11 @@ internal sealed class TempoScheduler : IScheduler
     private readonly ReplanSelector _replan;
     private readonly CpuSwapHysteresis _swapGate;
     private readonly DullAbortCounter _dull;
+    // Job state kept without live calls: swept every JobSweepInterval arrivals, bounded by MaxIdleJobs.
+    private const int JobSweepInterval = 1024;
+    private const int MaxIdleJobs = 10_000;
     private long _calls;
+    private long _arrivals;
     private int _maxSequences;
     private int _lastScheduled;
     private double _lastNowS;
@@ -82,7 +86,7 @@ internal sealed class TempoScheduler : IScheduler
         _book.NowS = view.NowS;
         _lastNowS = view.NowS;
         StepPlan plan;
-        if (_dull.Observe(view.Running.Count, view.Waiting.Count + view.Swapped.Count))
+        if (_dull.Observe(view.Running.Count, view.Waiting.Count + view.Swapped.Count, _lastScheduled))
         {
             plan = DropAllPending(view);
         }
@@ -104,6 +108,11 @@ internal sealed class TempoScheduler : IScheduler
     /// <inheritdoc />
     public void OnArrival(EngineRequest request)
     {
+        if (++_arrivals % JobSweepInterval == 0)
+        {
+            ExpireJobs(request.ArrivalS > _lastNowS ? request.ArrivalS : _lastNowS);
+        }
+
         var posterior = _predictor.Predict(request.Spec);
         var state = new TempoRequestState(posterior);
         request.LengthBound = posterior.BoundAfter(request.Generated);
@@ -175,6 +184,24 @@ internal sealed class TempoScheduler : IScheduler
         var served = request.ArrivalS - job.JobArrivalS;
         var floor = request.Spec.Slo.TtftS > 0 ? request.Spec.Slo.TtftS : _options.InitialUnitTimeS;
         return StageDeadline.ForCall(job.JobDeadlineS, fraction, served, floor);
+    }
+
+    /// <summary>
+    /// Forgets jobs with no live call whose deadline has passed (a job that never sent its last stage would otherwise
+    /// stay forever), then, if idle jobs still exceed <see cref="MaxIdleJobs"/>, the oldest idle ones. A later call
+    /// of a forgotten job starts a fresh tracker against the same job deadline, which has passed anyway.
+    /// </summary>
+    private void ExpireJobs(double nowS)
+    {
+        var idle = _jobs.Values.Where(j => j.Live.Count == 0).OrderBy(j => j.JobArrivalS).ToList();
+        var excess = idle.Count - MaxIdleJobs;
+        foreach (var job in idle)
+        {
+            if (excess-- > 0 || nowS > job.JobArrivalS + job.JobDeadlineS)
+            {
+                _jobs.Remove(job.JobId);
+            }
+        }
     }
 
     private CollectionTracker TrackerFor(long jobId, RequestSpec spec)

@@ -73,10 +73,10 @@ public class DullAbortCounterTests
 
         for (var i = 0; i < 1999; i++)
         {
-            Assert.False(dull.Observe(running: 0, pending: 5));
+            Assert.False(dull.Observe(running: 0, pending: 5, lastScheduled: 0));
         }
 
-        Assert.True(dull.Observe(0, 5));
+        Assert.True(dull.Observe(0, 5, 0));
         Assert.Equal(0, dull.IdleSteps);
     }
 
@@ -87,16 +87,33 @@ public class DullAbortCounterTests
         var dull = new DullAbortCounter(100, 2000);
         for (var i = 0; i < 1500; i++)
         {
-            dull.Observe(0, 5);
+            dull.Observe(0, 5, 0);
         }
 
-        dull.Observe(running: 1, pending: 5);
+        dull.Observe(running: 1, pending: 5, lastScheduled: 1);
         for (var i = 0; i < 1999; i++)
         {
-            Assert.False(dull.Observe(0, 5));
+            Assert.False(dull.Observe(0, 5, 0));
         }
 
-        Assert.True(dull.Observe(0, 5));
+        Assert.True(dull.Observe(0, 5, 0));
+    }
+
+    [Fact]
+    public void Observe_PreviousStepScheduledWork_IsNotIdle()
+    {
+        // One-token requests: nothing is running at any call, yet every step finishes a request.
+        var dull = new DullAbortCounter(100, 3);
+
+        for (var i = 0; i < 10; i++)
+        {
+            Assert.False(dull.Observe(running: 0, pending: 5, lastScheduled: 1));
+        }
+
+        Assert.Equal(0, dull.IdleSteps);
+        Assert.False(dull.Observe(0, 5, 0));
+        Assert.False(dull.Observe(0, 5, 0));
+        Assert.True(dull.Observe(0, 5, 0));
     }
 
     [Theory]
@@ -106,8 +123,8 @@ public class DullAbortCounterTests
     {
         var dull = new DullAbortCounter(100, 2);
 
-        Assert.False(dull.Observe(0, pending));
-        Assert.False(dull.Observe(0, pending));
+        Assert.False(dull.Observe(0, pending, 0));
+        Assert.False(dull.Observe(0, pending, 0));
         Assert.Equal(0, dull.IdleSteps);
     }
 }
