@@ -1,4 +1,5 @@
 using System.Net.Sockets;
+
 using Tempo.Core;
 using Tempo.Simulation.Workloads;
 

@@ -146,6 +146,7 @@ internal sealed class ServingEndpoints(EngineHost host, Admission admission, Ser
                 return;
         }
 
+        metrics.OnAccepted();
         var response = new Response(api, stream!.Id, modelName, admitted);
         if (admitted.Stream)
         {

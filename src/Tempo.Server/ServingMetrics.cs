@@ -33,6 +33,7 @@ internal sealed class ServingMetrics
     private readonly Dictionary<string, long> _success = new(StringComparer.Ordinal) { ["stop"] = 0, ["length"] = 0 };
     private readonly Dictionary<string, long> _ended = new(StringComparer.Ordinal);
     private readonly Dictionary<string, long> _rejected = new(StringComparer.Ordinal);
+    private long _accepted;
     private long _promptTokens;
     private long _generationTokens;
 
@@ -111,6 +112,9 @@ internal sealed class ServingMetrics
         }
     }
 
+    /// <summary>A request passed admission and was handed to the engine (it will end exactly once).</summary>
+    public void OnAccepted() => Interlocked.Increment(ref _accepted);
+
     /// <summary>A request was answered with an error before reaching the engine.</summary>
     public void OnRejected(string reason)
     {
@@ -165,6 +169,7 @@ internal sealed class ServingMetrics
 
         Gauge(text, "tempo_engine_live_requests", "Requests inside the engine (waiting, running or swapped) plus those about to enter it.", m, engine.Live);
         Counter(text, "tempo_engine_steps_total", "Engine steps executed.", m, engine.Steps);
+        Counter(text, "tempo_requests_accepted_total", "Requests handed to the engine; each ends exactly once (tempo_requests_ended_total).", m, Interlocked.Read(ref _accepted));
         return text.ToString();
     }
 

@@ -53,6 +53,15 @@ internal sealed class FakeOpenAiServer : IAsyncDisposable
     /// <summary>Answer stream=true requests with one JSON body (a server that does not stream).</summary>
     public bool IgnoreStream { get; set; }
 
+    /// <summary>After this many tokens, send llama.cpp's "error:" event and then [DONE], as it does for a prompt that does not fit.</summary>
+    public int? ErrorEventAfter { get; set; }
+
+    /// <summary>After this many tokens, send a standard SSE "event: error" with a data payload, then [DONE].</summary>
+    public int? NamedErrorEventAfter { get; set; }
+
+    /// <summary>After this many tokens, end the response body with no finish reason and no [DONE].</summary>
+    public int? TruncateAfter { get; set; }
+
     /// <summary>Model ids listed at /v1/models.</summary>
     public IReadOnlyList<string> Models { get; set; } = ["fake-model"];
 
@@ -119,6 +128,23 @@ internal sealed class FakeOpenAiServer : IAsyncDisposable
             if (sent > 0)
             {
                 await Task.Delay(ChunkDelay, ctx.RequestAborted);
+            }
+
+            if (sent == ErrorEventAfter || sent == NamedErrorEventAfter || sent == TruncateAfter)
+            {
+                if (sent == ErrorEventAfter)
+                {
+                    await ctx.Response.Body.WriteAsync("error: {\"code\":500,\"message\":\"the request exceeds the available context size\",\"type\":\"exceed_context_size_error\"}\n\n"u8.ToArray(), ctx.RequestAborted);
+                    await WriteEventAsync(ctx, "[DONE]");
+                }
+                else if (sent == NamedErrorEventAfter)
+                {
+                    await ctx.Response.Body.WriteAsync("event: error\ndata: {\"error\":{\"message\":\"engine failed\"}}\n\n"u8.ToArray(), ctx.RequestAborted);
+                    await WriteEventAsync(ctx, "[DONE]");
+                }
+
+                _served.Enqueue(new ServedRequest(body, received, NowS, 200, headers));
+                return;
             }
 
             var n = Math.Min(TokensPerChunk, tokens - sent);
