@@ -16,7 +16,7 @@ namespace Tempo.Benchmarks;
 internal static class DecisionLatency
 {
     /// <summary>Policies with a periodic re-plan distinct from their normal step (the others plan the same way every call).</summary>
-    private static readonly string[] Replanning = ["tempo", "tempo-oracle"];
+    private static readonly string[] Replanning = ["jitserve", "jitserve-oracle"];
 
     private static readonly double NsPerTick = 1e9 / Stopwatch.Frequency;
 

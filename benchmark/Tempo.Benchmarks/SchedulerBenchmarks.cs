@@ -16,7 +16,7 @@ public class SchedulerBenchmarks
     private LiveEngine _empty = null!;
 
     /// <summary>Registered policy under test.</summary>
-    [Params("vllm", "sarathi", "priority", "edf", "sjf", "oracle-sjf", "autellix", "vtc", "tempo", "tempo-oracle", "slos-serve")]
+    [Params("vllm", "sarathi", "priority", "edf", "sjf", "oracle-sjf", "autellix", "vtc", "tempo", "tempo-oracle", "jitserve", "jitserve-oracle", "slos-serve")]
     public string Policy { get; set; } = "sarathi";
 
     /// <summary>Live requests.</summary>
@@ -48,8 +48,8 @@ public class TempoReplanBenchmarks
     private LiveEngine _engine = null!;
 
     /// <summary>Re-planning policy under test.</summary>
-    [Params("tempo", "tempo-oracle")]
-    public string Policy { get; set; } = "tempo";
+    [Params("jitserve", "jitserve-oracle")]
+    public string Policy { get; set; } = "jitserve";
 
     /// <summary>Live requests.</summary>
     [Params(100, 1_000, 2_000, 10_000)]

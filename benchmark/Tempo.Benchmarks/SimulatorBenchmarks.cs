@@ -15,7 +15,7 @@ public class SimulatorBenchmarks
     private CostProfile _profile = null!;
 
     /// <summary>Policy under test.</summary>
-    [Params("sarathi", "tempo")]
+    [Params("sarathi", "tempo", "jitserve")]
     public string Policy { get; set; } = "sarathi";
 
     /// <summary>Generates the workload once.</summary>

@@ -9,16 +9,17 @@ namespace Tempo.Cli;
 /// <summary>Command-line options that vary Tempo's parameters for ablations (TEMPO-ALGORITHM.md §3.11 defaults).</summary>
 internal static class TempoAblationOptions
 {
-    private static readonly Option<double?> Penalty = new("--penalty") { Description = "tempo: penalty exponent p on the SLO ratio (default 100)" };
-    private static readonly Option<int?> ReplanInterval = new("--replan-interval") { Description = "tempo: re-plan every R steps (default 50)" };
-    private static readonly Option<int?> TopK = new("--top-k") { Description = "tempo: candidate pool k·B for the grouped window (default 1)" };
-    private static readonly Option<int?> MaxSwaps = new("--max-swaps") { Description = "tempo: activations/evictions per re-plan S (default 3)" };
-    private static readonly Option<bool> Jit = new("--jit") { Description = "tempo: just-in-time bandwidth (defer requests ahead of their SLO pace)" };
-    private static readonly Option<bool> NoTopUp = new("--no-collective-top-up") { Description = "tempo: disable the collective bandwidth top-up (A′)" };
+    private static readonly Option<double?> Penalty = new("--penalty") { Description = "jitserve: penalty exponent p on the SLO ratio (default 100)" };
+    private static readonly Option<int?> ReplanInterval = new("--replan-interval") { Description = "jitserve: re-plan every R steps (default 50)" };
+    private static readonly Option<int?> TopK = new("--top-k") { Description = "jitserve: candidate pool k·B for the grouped window (default 1)" };
+    private static readonly Option<int?> MaxSwaps = new("--max-swaps") { Description = "jitserve: activations/evictions per re-plan S (default 3)" };
+    private static readonly Option<bool> Jit = new("--jit") { Description = "jitserve: just-in-time bandwidth (defer requests ahead of their SLO pace)" };
+    private static readonly Option<string?> Without = new("--tempo-without") { Description = "tempo: turn mechanisms off for ablations, a comma list of select, urgency, prefill, bonus, preempt, online" };
+    private static readonly Option<bool> NoTopUp = new("--no-collective-top-up") { Description = "jitserve: disable the collective bandwidth top-up (A′)" };
 
     public static void AddTo(Command command)
     {
-        foreach (var option in new Option[] { Penalty, ReplanInterval, TopK, MaxSwaps, Jit, NoTopUp })
+        foreach (var option in new Option[] { Penalty, ReplanInterval, TopK, MaxSwaps, Jit, NoTopUp, Without })
         {
             command.Options.Add(option);
         }
@@ -41,19 +42,37 @@ internal static class TempoAblationOptions
             throw new CliUsageException("tempo options: " + e.Message);
         }
 
-        return new TempoAblation(o);
+        var select = SelectEdfOptions.Default;
+        foreach (var part in (parse.GetValue(Without) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            select = part.ToLowerInvariant() switch
+            {
+                "select" => select with { Select = false },
+                "urgency" => select with { UrgencyOrder = false },
+                "prefill" => select with { PrefillAware = false },
+                "bonus" => select with { CountBonus = false },
+                "preempt" => select with { Preempt = false },
+                "online" => select with { OnlineStepTime = false },
+                _ => throw new CliUsageException($"--tempo-without: unknown mechanism '{part}'; known: select, urgency, prefill, bonus, preempt, online"),
+            };
+        }
+
+        return new TempoAblation(o, select);
     }
 }
 
 /// <summary>The Tempo parameters of a run.</summary>
-internal sealed record TempoAblation(TempoOptions Options)
+internal sealed record TempoAblation(TempoOptions Options, SelectEdfOptions Select)
 {
-    public SchedulerOptions Apply(SchedulerOptions options) => options with { Tempo = Options };
+    public SchedulerOptions Apply(SchedulerOptions options) => options with { Tempo = Options, SelectEdf = Select };
 
     public IEnumerable<KeyValuePair<string, string>> Describe()
     {
         var o = Options;
+        var t = Select;
         yield return new("tempo", string.Create(CultureInfo.InvariantCulture,
+            $"q_rank={t.RankQuantile} q_feasible={t.FeasibilityQuantile} margin={t.MarginSigmas} select={t.Select} urgency={t.UrgencyOrder} prefill={t.PrefillAware} bonus={t.CountBonus} preempt={t.Preempt} online={t.OnlineStepTime}"));
+        yield return new("jitserve", string.Create(CultureInfo.InvariantCulture,
             $"p={o.PenaltyExponent} R={o.ReplanInterval} k={o.CandidateFactor} S={o.MaxSwapsPerReplan} jit={o.JustInTime} top_up={o.CollectiveTopUp}"));
     }
 }

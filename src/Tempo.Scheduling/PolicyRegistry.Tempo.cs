@@ -8,12 +8,18 @@ public static partial class PolicyRegistry
 {
     private static void RegisterTempo()
     {
-        Register(new PolicyInfo("tempo", "Tempo/JITServe: service-gain density over refined length bounds, grouped re-plan every 50 steps, collective templates",
+        Register(new PolicyInfo("tempo", "Tempo: select by value per unit of work under overload, serve least laxity first, online step costs, quantile feasibility",
             ChunkedTokenBudget,
-            o => CreateTempo("tempo", o, o.Predictor ?? new FixedLengthPredictor(), trueGraphs: null)));
-        Register(new PolicyInfo("tempo-oracle", "Tempo with true output lengths and true job graphs (upper reference, not deployable)",
+            o => new SelectEdfScheduler("tempo", o.Engine, o.SelectEdf ?? SelectEdfOptions.Default, o.Predictor ?? new FixedLengthPredictor())));
+        Register(new PolicyInfo("tempo-oracle", "tempo with true output lengths (upper reference, not deployable)",
             ChunkedTokenBudget,
-            o => CreateTempo("tempo-oracle", o, new OracleLengthPredictor(), o.TrueJobGraphs)));
+            o => new SelectEdfScheduler("tempo-oracle", o.Engine, o.SelectEdf ?? SelectEdfOptions.Default, new OracleLengthPredictor())));
+        Register(new PolicyInfo("jitserve", "The paper's Tempo/JITServe: service-gain density over refined length bounds, grouped re-plan every 50 steps, collective templates",
+            ChunkedTokenBudget,
+            o => CreateTempo("jitserve", o, o.Predictor ?? new FixedLengthPredictor(), trueGraphs: null)));
+        Register(new PolicyInfo("jitserve-oracle", "jitserve with true output lengths and true job graphs (upper reference, not deployable)",
+            ChunkedTokenBudget,
+            o => CreateTempo("jitserve-oracle", o, new OracleLengthPredictor(), o.TrueJobGraphs)));
         Register(new PolicyInfo("slos-serve", "SLOs-Serve emulation: DP prefill admission by TTFT deadline, then chunked prefill",
             ChunkedTokenBudget,
             o => new SlosServeScheduler("slos-serve", o.Predictor ?? new FixedLengthPredictor())));

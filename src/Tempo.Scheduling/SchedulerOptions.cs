@@ -20,6 +20,9 @@ public sealed record SchedulerOptions
     /// <summary>Parameters of the tempo policies; null means <see cref="TempoOptions.Default"/>.</summary>
     public TempoOptions? Tempo { get; init; }
 
+    /// <summary>Parameters of <c>tempo</c> (ablations); null means the defaults. <see cref="Tempo"/> configures <c>jitserve</c>.</summary>
+    public Tempo.SelectEdfOptions? SelectEdf { get; init; }
+
     /// <summary>True call graphs of collective jobs by job id, for tempo-oracle's precise stage ratios (see <see cref="JobGraphs.FromRequests"/>); null makes it match templates.</summary>
     public IReadOnlyDictionary<long, RecordedJob>? TrueJobGraphs { get; init; }
 }

@@ -22,4 +22,11 @@ public interface ILengthPosterior
     /// the response ending. Never below <c>generated + 1</c>; non-decreasing in <paramref name="generated"/>.
     /// </summary>
     int BoundAfter(int generated);
+
+    /// <summary>
+    /// The <paramref name="quantile"/>-quantile of the total output length given that <paramref name="generated"/>
+    /// tokens were produced without the response ending; never below <c>generated + 1</c>. A posterior with no
+    /// distribution (fixed, oracle) answers its single bound whatever the quantile.
+    /// </summary>
+    int QuantileAfter(int generated, double quantile) => BoundAfter(generated);
 }

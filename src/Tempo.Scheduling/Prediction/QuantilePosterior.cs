@@ -43,7 +43,10 @@ internal sealed class QuantilePosterior : ILengthPosterior
     /// applies only while it is above g. Result: always &gt; g and non-decreasing in g (a larger g raises both
     /// F(g) and the floor y &gt; g); saturates at <see cref="int.MaxValue"/>.
     /// </summary>
-    public int BoundAfter(int generated)
+    public int BoundAfter(int generated) => QuantileAfter(generated, quantile);
+
+    /// <inheritdoc />
+    public int QuantileAfter(int generated, double quantile)
     {
         var g = Math.Max(0, generated);
 

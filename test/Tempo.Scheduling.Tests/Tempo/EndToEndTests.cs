@@ -62,8 +62,8 @@ public class EndToEndTests
         "evict-out-of-group" => TempoTestKit.Scheduler(TempoOptions.Default with { EvictOutOfGroup = true, ReplanInterval = 4, CandidateFactor = 2 }, config: Tight),
         "replan-every-3" => TempoTestKit.Scheduler(TempoOptions.Default with { ReplanInterval = 3 }, new FixedLengthPredictor(16), Tight),
         "parallel-remaining" => TempoTestKit.Scheduler(TempoOptions.Default with { CollectiveRemaining = CollectiveRemainingWork.LongestLiveCall, ReplanInterval = 5 }, config: Tight),
-        "qrf-less-fixed" => PolicyRegistry.Get("tempo").Create(new SchedulerOptions { Engine = Tight }),
-        "oracle" => PolicyRegistry.Get("tempo-oracle").Create(new SchedulerOptions { Engine = Tight, TrueJobGraphs = JobGraphs.FromRequests(workload) }),
+        "qrf-less-fixed" => PolicyRegistry.Get("jitserve").Create(new SchedulerOptions { Engine = Tight }),
+        "oracle" => PolicyRegistry.Get("jitserve-oracle").Create(new SchedulerOptions { Engine = Tight, TrueJobGraphs = JobGraphs.FromRequests(workload) }),
         "slos-serve" => PolicyRegistry.Get("slos-serve").Create(new SchedulerOptions { Engine = Tight }),
         _ => throw new ArgumentException(variant),
     };
@@ -239,6 +239,8 @@ public class TempoRegistryTests
     [Theory]
     [InlineData("tempo")]
     [InlineData("tempo-oracle")]
+    [InlineData("jitserve")]
+    [InlineData("jitserve-oracle")]
     [InlineData("slos-serve")]
     public void Get_TempoPolicies_RegisteredWithChunkedBudget(string name)
     {
@@ -252,6 +254,14 @@ public class TempoRegistryTests
     public void Create_TempoOptionsGiven_Validated()
     {
         var options = new SchedulerOptions { Engine = new EngineConfig(), Tempo = TempoOptions.Default with { ReplanInterval = 0 } };
+
+        Assert.Throws<ArgumentException>(() => PolicyRegistry.Get("jitserve").Create(options));
+    }
+
+    [Fact]
+    public void Create_SelectEdfOptionsGiven_Validated()
+    {
+        var options = new SchedulerOptions { Engine = new EngineConfig(), SelectEdf = SelectEdfOptions.Default with { FeasibilityQuantile = 1.5 } };
 
         Assert.Throws<ArgumentException>(() => PolicyRegistry.Get("tempo").Create(options));
     }

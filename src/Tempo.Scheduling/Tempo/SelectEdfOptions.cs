@@ -1,0 +1,55 @@
+namespace Tempo.Scheduling.Tempo;
+
+/// <summary>Parameters of the <c>tempo</c> policy (<see cref="SelectEdfScheduler"/>); each mechanism can be turned off for ablations.</summary>
+public sealed record SelectEdfOptions
+{
+    /// <summary>Defaults.</summary>
+    public static SelectEdfOptions Default { get; } = new();
+
+    /// <summary>Quantile of the remaining length used to rank and to count work (0.5: the conditional median).</summary>
+    public double RankQuantile { get; init; } = 0.5;
+
+    /// <summary>Quantile of the remaining length a request must fit by its deadline to count as feasible (0.8).</summary>
+    public double FeasibilityQuantile { get; init; } = 0.8;
+
+    /// <summary>Spreads of step time (× √steps) added to a feasibility estimate (1).</summary>
+    public double MarginSigmas { get; init; } = 1;
+
+    /// <summary>Step cost assumed before the first step is measured, in seconds.</summary>
+    public double InitialStepS { get; init; } = 0.02;
+
+    /// <summary>Under overload, serve the feasible set that fits by value per unit of work; the rest wait behind it.</summary>
+    public bool Select { get; init; } = true;
+
+    /// <summary>Order the selected requests by latest start time (least laxity first); off orders them by value density.</summary>
+    public bool UrgencyOrder { get; init; } = true;
+
+    /// <summary>Count remaining prefill chunks in a request's remaining time; off counts decode tokens only.</summary>
+    public bool PrefillAware { get; init; } = true;
+
+    /// <summary>Add the mean request value to each request's value, so finishing more requests counts, not only tokens.</summary>
+    public bool CountBonus { get; init; } = true;
+
+    /// <summary>Let an urgent waiting request displace a runner outside the selected set in the same step.</summary>
+    public bool Preempt { get; init; } = true;
+
+    /// <summary>Most runners displaced per step.</summary>
+    public int MaxPreemptionsPerStep { get; init; } = 2;
+
+    /// <summary>Learn step costs online from measured steps; off keeps <see cref="InitialStepS"/> (a wrong belief stays wrong).</summary>
+    public bool OnlineStepTime { get; init; } = true;
+
+    /// <summary>Throws <see cref="ArgumentException"/> on an invalid value.</summary>
+    public void Validate()
+    {
+        if (RankQuantile is <= 0 or >= 1 || FeasibilityQuantile is <= 0 or >= 1)
+        {
+            throw new ArgumentException("tempo quantiles must be in (0, 1)");
+        }
+
+        if (!(MarginSigmas >= 0) || !(InitialStepS > 0) || MaxPreemptionsPerStep < 0)
+        {
+            throw new ArgumentException("tempo margin, initial step time and preemption limit must be non-negative (step time positive)");
+        }
+    }
+}

@@ -1,0 +1,280 @@
+using Tempo.Core;
+using Tempo.Engine;
+using Tempo.Scheduling.Baselines;
+using Tempo.Scheduling.Prediction;
+
+namespace Tempo.Scheduling.Tempo;
+
+/// <summary>
+/// The <c>tempo</c> policy: select by value, order by urgency (docs/TEMPO.md). Every step it prices each live
+/// request's remaining work in time (remaining prefill chunks and decode tokens, at step costs learned online),
+/// judges whether the request can still meet its SLO on an upper quantile of its remaining length, and then:
+/// <list type="number">
+/// <item>walks the feasible requests in deadline order, accumulating their demand on the machine; when the demand
+/// due by some deadline exceeds the time left, it sheds the request with the least value per unit of work among
+/// those taken so far (the classic overload answer: choose by value, then meet deadlines with EDF);</item>
+/// <item>serves the selected requests least-laxity first (latest start time), then the feasible ones it could not
+/// fit, by value density, then SLO-dead work, which only gets what is left;</item>
+/// <item>when a selected request waits while the batch is full, displaces a runner outside the selected set in the
+/// same step (bounded per step).</item>
+/// </list>
+/// The step itself is the chunked-prefill step shared with the baselines, visited in this order.
+/// </summary>
+internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
+{
+    private readonly SelectEdfOptions _options;
+    private readonly ILengthPredictor _predictor;
+    private readonly EngineConfig _engine;
+    private readonly GainWeights _weights = GainWeights.Paper;
+    private readonly StepTimeModel _time;
+    private readonly List<EngineRequest> _live = [];
+    private readonly PriorityQueue<EngineRequest, double> _taken = new();
+    private bool _lastHadPrefill;
+    private double _valueSum;
+    private long _valueCount;
+
+    public SelectEdfScheduler(string name, EngineConfig engine, SelectEdfOptions options, ILengthPredictor predictor)
+        : base(name, preemption: PreemptionMode.Recompute)
+    {
+        options.Validate();
+        _options = options;
+        _predictor = predictor;
+        _engine = engine;
+        _time = new StepTimeModel(options.InitialStepS);
+    }
+
+    /// <summary>The step-cost estimates in use.</summary>
+    internal StepTimeModel StepTime => _time;
+
+    /// <inheritdoc />
+    protected override bool UsesSortKey => true;
+
+    /// <inheritdoc />
+    public override void OnArrival(EngineRequest request)
+    {
+        var state = new State(_predictor.Predict(request.Spec));
+        request.PolicyState = state;
+        request.LengthBound = state.Posterior.QuantileAfter(0, _options.FeasibilityQuantile);
+        _valueSum += _weights.Of(request.PromptTokens, state.Posterior.QuantileAfter(0, _options.RankQuantile));
+        _valueCount++;
+    }
+
+    /// <inheritdoc />
+    public override void OnStepExecuted(SchedulerView view, double durationS)
+    {
+        if (_options.OnlineStepTime && view.Running.Count > 0)
+        {
+            _time.Observe(durationS, _lastHadPrefill);
+        }
+
+        // A latency stream whose gap exceeded its TBT has missed its SLO for good (attainment is per gap).
+        var running = view.Running;
+        for (var i = 0; i < running.Count; i++)
+        {
+            var r = running[i];
+            if (r.Spec.Class == RequestClass.Latency && r.PolicyState is State s && r.Generated >= 2)
+            {
+                var t = r.TokenTimesS;
+                if (t[^1] - t[^2] > r.Spec.Slo.TbtS + ServiceGain.Tolerance)
+                {
+                    s.SloLost = true;
+                }
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    protected override (double Primary, double Secondary) SortKey(EngineRequest r)
+    {
+        var s = StateOf(r);
+        return (s.Tier, s.Tier == 0 && _options.UrgencyOrder ? s.LatestStartS : -s.Density);
+    }
+
+    /// <inheritdoc />
+    protected override int Compare(EngineRequest a, EngineRequest b) => RequestOrder.Compare(SortKey(a), SortKey(b), a, b);
+
+    /// <inheritdoc />
+    protected override StepPlan PlanStep(SchedulerView view)
+    {
+        Evaluate(view);
+        var budget = view.NewBudget();
+        var preempted = _options.Preempt && DisplaceForUrgent(view, budget);
+        preempted |= ScheduleRunning(view, budget);
+        if (!preempted)
+        {
+            ScheduleSwapped(view, budget);
+        }
+
+        ScheduleWaiting(view, budget);
+        var plan = budget.Build();
+        _lastHadPrefill = false;
+        foreach (var work in plan.Scheduled)
+        {
+            if (work.Request.IsPrefill)
+            {
+                _lastHadPrefill = true;
+                break;
+            }
+        }
+
+        return plan;
+    }
+
+    private static State StateOf(EngineRequest r) =>
+        r.PolicyState as State ?? throw new InvalidOperationException($"{r} has no tempo state (OnArrival not called)");
+
+    // Prices every live request, then picks the selected set.
+    private void Evaluate(SchedulerView view)
+    {
+        var now = view.NowS;
+        _live.Clear();
+        _live.AddRange(view.Running);
+        _live.AddRange(view.Waiting);
+        _live.AddRange(view.Swapped);
+        var bonus = _options.CountBonus && _valueCount > 0 ? _valueSum / _valueCount : 0;
+        foreach (var r in _live)
+        {
+            Price(r, now, bonus);
+        }
+
+        if (!_options.Select)
+        {
+            return;
+        }
+
+        // Deadline order over the feasible; shed the least dense whenever the demand due by a deadline overflows it.
+        _live.RemoveAll(r => StateOf(r).Tier != 0);
+        _live.Sort(static (a, b) =>
+        {
+            var c = StateOf(a).DeadlineS.CompareTo(StateOf(b).DeadlineS);
+            return c != 0 ? c : a.Sequence.CompareTo(b.Sequence);
+        });
+        _taken.Clear();
+        var demand = 0.0;
+        foreach (var r in _live)
+        {
+            var s = StateOf(r);
+            _taken.Enqueue(r, s.Density);
+            demand += s.DemandS;
+            while (demand > s.DeadlineS - now && _taken.Count > 0)
+            {
+                var shed = _taken.Dequeue();
+                var shedState = StateOf(shed);
+                shedState.Tier = 1;
+                demand -= shedState.DemandS;
+            }
+        }
+    }
+
+    // Remaining work in time, deadline, value and tier (0 feasible, 2 SLO-dead) of one request.
+    private void Price(EngineRequest r, double now, double bonus)
+    {
+        var s = StateOf(r);
+        var spec = r.Spec;
+        var slo = spec.Slo;
+        var mid = Math.Max(0, s.Posterior.QuantileAfter(r.Generated, _options.RankQuantile) - r.Generated);
+        var high = Math.Max(mid, s.Posterior.QuantileAfter(r.Generated, _options.FeasibilityQuantile) - r.Generated);
+        r.LengthBound = r.Generated + Math.Max(1, high);
+        var prefillTokens = r.IsPrefill ? r.PendingTokens : 0;
+        var prefillSteps = _options.PrefillAware ? Math.Ceiling(prefillTokens / (double)_engine.TokenBudget) : 0;
+        var typical = _time.TimeFor(prefillSteps, mid, 0);
+        var worst = _time.TimeFor(prefillSteps, high, _options.MarginSigmas);
+        var firstToken = _time.TimeFor(prefillSteps, 1, _options.MarginSigmas);
+
+        double deadline;
+        double latestStart;
+        bool dead;
+        switch (spec.Class)
+        {
+            case RequestClass.Latency:
+                // Attainment needs the first token by T_f and every later gap within T_b: the next token is always due.
+                deadline = r.ArrivalS + slo.TtftS + ((r.Generated + high) * slo.TbtS);
+                var nextDue = r.Generated == 0 ? r.ArrivalS + slo.TtftS : r.TokenTimesS[^1] + slo.TbtS;
+                latestStart = nextDue - firstToken;
+                dead = s.SloLost || (r.Generated == 0 ? now + firstToken > nextDue : now > nextDue);
+                if (dead)
+                {
+                    s.SloLost = true;
+                }
+
+                break;
+            case RequestClass.Collective:
+                // A call is judged against what is left of the job's budget: later stages need about as long as this one.
+                var later = Math.Max(0, spec.StageCount - 1 - spec.Stage);
+                deadline = spec.ArrivalS + slo.DeadlineS - (later * typical);
+                latestStart = deadline - worst;
+                dead = now + typical > deadline;
+                break;
+            default:
+                deadline = r.ArrivalS + slo.DeadlineS;
+                latestStart = deadline - worst;
+                dead = now + typical > deadline;
+                break;
+        }
+
+        // Demand on the whole machine: a decode step serves MaxBatch sequences, a prefill step one chunk.
+        var demand = _time.TimeFor(prefillSteps, 0, 0) + (_time.TimeFor(0, mid, 0) / _engine.MaxBatch);
+        var value = _weights.Of(r.PromptTokens, r.Generated + mid) + bonus;
+        s.DeadlineS = deadline;
+        s.LatestStartS = latestStart;
+        s.DemandS = Math.Max(demand, 1e-9);
+        s.Density = value / s.DemandS;
+        // Feasible on the upper quantile: tier 0. Feasible only on the median: tier 1, behind every safe request. A
+        // latency stream on pace stays feasible however long it may run: its per-token deadline is what binds.
+        var risky = spec.Class != RequestClass.Latency && now + worst > deadline;
+        s.Tier = dead ? 2 : risky ? 1 : 0;
+    }
+
+    // An urgent waiting request may take the slot of a runner outside the selected set at once.
+    private bool DisplaceForUrgent(SchedulerView view, StepBudget budget)
+    {
+        if (view.Running.Count < _engine.MaxBatch || view.Waiting.Count == 0)
+        {
+            return false;
+        }
+
+        var urgent = 0;
+        foreach (var w in view.Waiting)
+        {
+            if (StateOf(w).Tier == 0)
+            {
+                urgent++;
+            }
+        }
+
+        var limit = Math.Min(urgent, _options.MaxPreemptionsPerStep);
+        var displaced = 0;
+        var running = Sorted(view.Running);
+        for (var i = running.Count - 1; i >= 0 && displaced < limit; i--)
+        {
+            var victim = running[i];
+            if (StateOf(victim).Tier == 0)
+            {
+                break; // sorted: everything above is selected too
+            }
+
+            budget.Preempt(victim, PreemptionMode.Recompute);
+            displaced++;
+        }
+
+        return displaced > 0;
+    }
+
+    /// <summary>Per-request state: the length posterior and this step's pricing.</summary>
+    private sealed class State(ILengthPosterior posterior)
+    {
+        public ILengthPosterior Posterior { get; } = posterior;
+
+        public bool SloLost { get; set; }
+
+        public int Tier { get; set; }
+
+        public double DeadlineS { get; set; }
+
+        public double LatestStartS { get; set; }
+
+        public double DemandS { get; set; }
+
+        public double Density { get; set; }
+    }
+}
