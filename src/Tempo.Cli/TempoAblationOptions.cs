@@ -14,7 +14,7 @@ internal static class TempoAblationOptions
     private static readonly Option<int?> TopK = new("--top-k") { Description = "jitserve: candidate pool k·B for the grouped window (default 1)" };
     private static readonly Option<int?> MaxSwaps = new("--max-swaps") { Description = "jitserve: activations/evictions per re-plan S (default 3)" };
     private static readonly Option<bool> Jit = new("--jit") { Description = "jitserve: just-in-time bandwidth (defer requests ahead of their SLO pace)" };
-    private static readonly Option<string?> Without = new("--tempo-without") { Description = "tempo: turn mechanisms off for ablations, a comma list of select, urgency, prefill, bonus, preempt, online" };
+    private static readonly Option<string?> Without = new("--tempo-without") { Description = "tempo: turn mechanisms off (select, urgency, prefill, bonus, online) or on (+preempt) for ablations, a comma list" };
     private static readonly Option<bool> NoTopUp = new("--no-collective-top-up") { Description = "jitserve: disable the collective bandwidth top-up (A′)" };
 
     public static void AddTo(Command command)
@@ -51,9 +51,9 @@ internal static class TempoAblationOptions
                 "urgency" => select with { UrgencyOrder = false },
                 "prefill" => select with { PrefillAware = false },
                 "bonus" => select with { CountBonus = false },
-                "preempt" => select with { Preempt = false },
+                "+preempt" => select with { Preempt = true },
                 "online" => select with { OnlineStepTime = false },
-                _ => throw new CliUsageException($"--tempo-without: unknown mechanism '{part}'; known: select, urgency, prefill, bonus, preempt, online"),
+                _ => throw new CliUsageException($"--tempo-without: unknown mechanism '{part}'; known: select, urgency, prefill, bonus, online, +preempt"),
             };
         }
 

@@ -31,7 +31,7 @@ public sealed record SelectEdfOptions
     public bool CountBonus { get; init; } = true;
 
     /// <summary>Let an urgent waiting request displace a runner outside the selected set in the same step.</summary>
-    public bool Preempt { get; init; } = true;
+    public bool Preempt { get; init; }
 
     /// <summary>Most runners displaced per step.</summary>
     public int MaxPreemptionsPerStep { get; init; } = 2;

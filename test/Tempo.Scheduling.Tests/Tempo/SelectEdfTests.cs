@@ -1,0 +1,103 @@
+using Tempo.Core;
+using Tempo.Engine;
+using Tempo.Scheduling.Prediction;
+using Tempo.Scheduling.Tempo;
+
+namespace Tempo.Scheduling.Tests.Tempo;
+
+public class StepTimeModelTests
+{
+    [Fact]
+    public void Observe_ProfileThirtyPercentOff_CorrectedWithinTwentySteps()
+    {
+        var model = new StepTimeModel(initialStepS: 0.02 * 1.3);
+
+        for (var i = 0; i < 20; i++)
+        {
+            model.Observe(0.02, hadPrefill: false);
+        }
+
+        Assert.InRange(model.DecodeS, 0.0199, 0.0201);
+    }
+
+    [Fact]
+    public void Observe_ShapesLearnedApart_NoisyStepsWidenTheMarginOnly()
+    {
+        var model = new StepTimeModel(0.02);
+        for (var i = 0; i < 200; i++)
+        {
+            model.Observe(i % 2 == 0 ? 0.018 : 0.022, hadPrefill: false);
+            model.Observe(0.05, hadPrefill: true);
+        }
+
+        Assert.InRange(model.DecodeS, 0.0195, 0.0205);
+        Assert.InRange(model.PrefillS, 0.0499, 0.0501);
+        Assert.True(model.TimeFor(1, 10, sigmas: 1) > model.TimeFor(1, 10, sigmas: 0));
+        Assert.Equal(0.05 + (10 * model.DecodeS), model.TimeFor(1, 10, 0), 9);
+    }
+}
+
+public class SelectEdfSchedulerTests
+{
+    private static readonly EngineConfig Config = new() { MaxBatch = 2, TokenBudget = 64, GpuBlocks = 512, CpuBlocks = 64 };
+
+    private static SelectEdfScheduler Create(SelectEdfOptions? options = null) =>
+        new("tempo", (options ?? SelectEdfOptions.Default) with { InitialStepS = 0.01 }, new OracleLengthPredictor());
+
+    private static RequestSpec Throughput(long id, double arrival, int output, double deadlineS) => new()
+    {
+        Id = id,
+        ArrivalS = arrival,
+        Class = RequestClass.Throughput,
+        Slo = new Slo(1, 0.1, deadlineS),
+        PromptTokens = 8,
+        OutputTokens = output,
+    };
+
+    [Fact]
+    public void LightLoad_TighterDeadlineServedFirst_LikeEdf()
+    {
+        // Both fit; the one with the least laxity must go first even though it arrived second.
+        var h = new SimHarness(new SelectEdfScheduler("tempo", SelectEdfOptions.Default with { InitialStepS = 0.01 }, new OracleLengthPredictor()), Config with { MaxBatch = 1 });
+
+        h.Run([Throughput(1, 0, output: 20, deadlineS: 5), Throughput(2, 0, output: 20, deadlineS: 0.5)]);
+
+        Assert.Equal([2L, 1L], h.FirstTokenOrder);
+        Assert.All(h.Records, r => Assert.True(r.E2eS <= r.Spec.Slo.DeadlineS));
+    }
+
+    [Fact]
+    public void DeadRequest_GetsOnlyLeftoverCapacity()
+    {
+        // Request 1 cannot meet its deadline even alone (100 tokens at 10 ms > 0.3 s); the feasible one goes first.
+        var h = new SimHarness(Create(), Config with { MaxBatch = 1 });
+
+        h.Run([Throughput(1, 0, output: 100, deadlineS: 0.3), Throughput(2, 0, output: 10, deadlineS: 1)]);
+
+        Assert.Equal(2L, h.FirstTokenOrder[0]);
+        Assert.Equal(2, h.Records.Count);
+    }
+
+    [Fact]
+    public void UrgentArrival_DisplacesADeadRunnerInTheSameStep()
+    {
+        var h = new SimHarness(Create(), Config with { MaxBatch = 1 });
+
+        h.Run([Throughput(1, 0, output: 400, deadlineS: 0.5), Throughput(2, 0.2, output: 5, deadlineS: 0.3)]);
+
+        var urgent = h.Records.Single(r => r.Spec.Id == 2);
+        Assert.True(urgent.TtftS <= 0.03, $"urgent request's first token after {urgent.TtftS} s");
+        Assert.True(urgent.E2eS <= 0.3);
+        Assert.Equal(FinishReason.Length, h.Records.Single(r => r.Spec.Id == 1).Reason); // the runner resumes after
+    }
+
+    [Fact]
+    public void WithoutPreemption_UrgentArrivalWaitsForTheRunner()
+    {
+        var h = new SimHarness(Create(SelectEdfOptions.Default with { Preempt = false }), Config with { MaxBatch = 1 });
+
+        h.Run([Throughput(1, 0, output: 400, deadlineS: 0.5), Throughput(2, 0.2, output: 5, deadlineS: 0.3)]);
+
+        Assert.True(h.Records.Single(r => r.Spec.Id == 2).E2eS > 0.3);
+    }
+}
