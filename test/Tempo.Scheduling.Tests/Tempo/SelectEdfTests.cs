@@ -79,9 +79,9 @@ public class SelectEdfSchedulerTests
     }
 
     [Fact]
-    public void UrgentArrival_DisplacesADeadRunnerInTheSameStep()
+    public void UrgentArrival_DisplacementOn_DisplacesADeadRunnerInTheSameStep()
     {
-        var h = new SimHarness(Create(), Config with { MaxBatch = 1 });
+        var h = new SimHarness(Create(SelectEdfOptions.Default with { Preempt = true }), Config with { MaxBatch = 1 });
 
         h.Run([Throughput(1, 0, output: 400, deadlineS: 0.5), Throughput(2, 0.2, output: 5, deadlineS: 0.3)]);
 
@@ -92,9 +92,9 @@ public class SelectEdfSchedulerTests
     }
 
     [Fact]
-    public void WithoutPreemption_UrgentArrivalWaitsForTheRunner()
+    public void ByDefault_UrgentArrivalWaitsForTheRunner()
     {
-        var h = new SimHarness(Create(SelectEdfOptions.Default with { Preempt = false }), Config with { MaxBatch = 1 });
+        var h = new SimHarness(Create(), Config with { MaxBatch = 1 });
 
         h.Run([Throughput(1, 0, output: 400, deadlineS: 0.5), Throughput(2, 0.2, output: 5, deadlineS: 0.3)]);
 
