@@ -126,13 +126,19 @@ internal static class SyntheticChat
     ];
 
     /// <summary>Draws one chat request.</summary>
-    public static ChatDraw Draw(Sampler rng)
+    public static ChatDraw Draw(Sampler rng) => Draw(rng, LengthShape.Chat);
+
+    /// <summary>
+    /// Draws one request with the lengths of <paramref name="shape"/>; the kind and the prompt text are drawn the
+    /// same way for every shape, so the kind carries the same share of the output's variance.
+    /// </summary>
+    public static ChatDraw Draw(Sampler rng, LengthShape shape)
     {
         var latent = rng.Normal();
         var kind = KindOf(latent);
         var z = (KindCorrelation * latent) + (Math.Sqrt(1 - (KindCorrelation * KindCorrelation)) * rng.Normal());
-        var output = Clamp(Math.Exp(Math.Log(OutputMedian) + (OutputSigma * z)), MaxOutputTokens);
-        var rawPrompt = Clamp(Math.Exp(Math.Log(PromptMedian) + (PromptSigma * rng.Normal())), MaxRawPromptTokens);
+        var output = Clamp(Math.Exp(Math.Log(shape.OutputMedian) + (shape.OutputSigma * z)), 1, shape.MaxOutput);
+        var rawPrompt = Clamp(Math.Exp(Math.Log(shape.PromptMedian) + (shape.PromptSigma * rng.Normal())), shape.MinRawPrompt, shape.MaxRawPrompt);
         var template = Templates[(int)kind][rng.Next(Templates[(int)kind].Length)];
         var topic = Topics[rng.Next(Topics.Length)];
         var text = Compose(string.Format(System.Globalization.CultureInfo.InvariantCulture, template, topic), rawPrompt, rng);
@@ -151,7 +157,7 @@ internal static class SyntheticChat
         return (TaskKind)k;
     }
 
-    private static int Clamp(double x, int max) => (int)Math.Clamp(Math.Round(x), 1, max);
+    private static int Clamp(double x, int min, int max) => (int)Math.Clamp(Math.Round(x), min, max);
 
     /// <summary>
     /// The instruction, padded with pasted-context words or cut at a word boundary so that its length is about

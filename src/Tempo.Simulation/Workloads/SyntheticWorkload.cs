@@ -14,7 +14,11 @@ internal static class SyntheticWorkload
     public const int DeepResearchClient = 1;
 
     /// <summary>Generates the workload; <paramref name="ratio"/> and <paramref name="totFraction"/> override the options' (single-class workloads fix them).</summary>
-    public static Workload Generate(string name, WorkloadOptions options, ClassRatio ratio, double totFraction, double defaultRate)
+    public static Workload Generate(string name, WorkloadOptions options, ClassRatio ratio, double totFraction, double defaultRate) =>
+        Generate(name, options, ratio, totFraction, defaultRate, LengthShape.Chat);
+
+    /// <summary>As above, with the prompt and output lengths of <paramref name="shape"/>.</summary>
+    public static Workload Generate(string name, WorkloadOptions options, ClassRatio ratio, double totFraction, double defaultRate, LengthShape shape)
     {
         var n = options.Requests ?? WorkloadOptions.DefaultRequests;
         var rate = options.Rate ?? defaultRate;
@@ -30,7 +34,7 @@ internal static class SyntheticWorkload
         {
             // As in the artifact, every main-stream arrival (ToT included) is built from one chat entry, and the SLO
             // multiplier follows the position after the shuffle (collection_id mod 4).
-            var chat = SyntheticChat.Draw(lengths);
+            var chat = SyntheticChat.Draw(lengths, shape);
             builder.Add(main[i], mainTimes[i], options.Multiplier(i), chat.PromptTokens, chat.OutputTokens, chat.Text, MainClient);
         }
 

@@ -16,6 +16,27 @@ public static class WorkloadCatalog
     /// <summary>Default rate of the synthetic chat workloads: the artifact's e2e/timeline setting, 6 arrivals/s.</summary>
     public const double DefaultRate = 6.0;
 
+    /// <summary>Default rate of <c>prefill-heavy</c>: about the knee of the A100 profile under sarathi (it keeps ≈96% at 2/s and falls to ≈46% at 4/s).</summary>
+    public const double DefaultPrefillHeavyRate = 3.0;
+
+    /// <summary>Default rate of <c>decode-heavy</c>: near the A100 profile's capacity: 32 running streams of ≈1,500 tokens at ≈25 ms a step serve ≈0.85 requests/s.</summary>
+    public const double DefaultDecodeHeavyRate = 0.75;
+
+    /// <summary>Default rate of <c>agent-heavy</c> (half the arrivals are jobs of 4–11 calls): about the knee, where sarathi falls from ≈82% at 1/s to ≈16% at 2/s.</summary>
+    public const double DefaultAgentHeavyRate = 1.2;
+
+    /// <summary>
+    /// Deadline multiplier of <c>decode-heavy</c>: its median output is about 5× the chat median, so its
+    /// end-to-end deadlines (and job deadlines) are 5× the base TTLT; TTFT and TBT are unchanged.
+    /// </summary>
+    public const double DecodeHeavyDeadlineFactor = 5.0;
+
+    /// <summary>
+    /// Class weights of <c>agent-heavy</c>: collective weight 14 is 14/7 = 2 after the /7, so jobs make half the
+    /// top-level arrivals and latency and throughput a quarter each.
+    /// </summary>
+    public static readonly ClassRatio AgentHeavyRatio = new(1, 1, 14);
+
     /// <summary>Default rate of the deep-research-only workload: the artifact's 0.34–0.38 collections/s sweep.</summary>
     public const double DefaultDeepResearchRate = 0.35;
 
@@ -38,6 +59,12 @@ public static class WorkloadCatalog
             o => SyntheticWorkload.Generate("mixed", o, o.Ratio, o.TotFraction, DefaultRate)),
         (new("azure-conv", "replay of the Azure LLM 2023 conversation trace (19,366 rows, CC-BY 4.0), classes assigned by the ratio; own timing unless --rate"),
             o => AzureTrace.Replay(AzureConv.Value, "azure-conv", o)),
+        (new("prefill-heavy", "retrieval and code completion: prompts median 2k tokens (tail to 8k), outputs median 20; classes by the ratio; 3/s"),
+            o => SyntheticWorkload.Generate("prefill-heavy", o, o.Ratio, o.TotFraction, DefaultPrefillHeavyRate, LengthShape.PrefillHeavy)),
+        (new("decode-heavy", "reasoning: short prompts, outputs median 1k tokens (tail to 8k), deadlines 5x the base; classes by the ratio; 0.75/s"),
+            o => SyntheticWorkload.Generate("decode-heavy", DecodeHeavy(o), o.Ratio, o.TotFraction, DefaultDecodeHeavyRate, LengthShape.DecodeHeavy)),
+        (new("agent-heavy", "the mix with collective jobs as half the arrivals (ratio 1:1:14), chat lengths; 1.2/s"),
+            o => SyntheticWorkload.Generate("agent-heavy", o, AgentHeavyRatio, o.TotFraction, DefaultAgentHeavyRate)),
         (new("chat", "latency-only streaming chat with synthetic LMSYS-like lengths and prompt text; 6/s"),
             o => SyntheticWorkload.Generate("chat", o, new ClassRatio(1, 0, 0), 0, DefaultRate)),
         (new("throughput", "throughput-only (end-to-end deadline) requests with synthetic chat lengths; 6/s"),
@@ -47,6 +74,9 @@ public static class WorkloadCatalog
         (new("deep-research", "collective-only recorded deep-research jobs (test split of jobs.jsonl, 4-11 calls); 0.35 jobs/s"),
             o => SyntheticWorkload.Generate("deep-research", o, new ClassRatio(0, 0, 1), 0, DefaultDeepResearchRate)),
     ];
+
+    private static WorkloadOptions DecodeHeavy(WorkloadOptions o) =>
+        o with { SloBase = o.SloBase with { DeadlineS = o.SloBase.DeadlineS * DecodeHeavyDeadlineFactor } };
 
     /// <summary>The built-in workloads, in the order help texts should list them (the default, <c>mixed</c>, first).</summary>
     public static IReadOnlyList<WorkloadDescription> Names { get; } = [.. BuiltIns.Select(b => b.Description)];
