@@ -10,11 +10,22 @@ dotnet build src/Tempo.Cli -c Release -v q >/dev/null
 tempo() { dotnet src/Tempo.Cli/bin/Release/net10.0/tempo.dll "$@"; }
 policies=tempo,jitserve,vllm,sarathi,priority,edf,sjf,autellix,vtc,slos-serve,oracle-sjf,tempo-oracle
 n=${REQUESTS:-1500}
+# FAMILIES picks a subset (default: all); each family's rates run from about half its knee to 4x past it.
+families=${FAMILIES:-mixed azure bursty tight loose prefill decode agent}
+run() { # family seed args...
+  local family=$1 seed=$2; shift 2
+  [[ " $families " == *" $family "* ]] || return 0
+  echo "$family seed $seed" >&2
+  tempo simulate "$@" --policies $policies --requests $n --seed $seed --format csv > $out/$family-s$seed.csv
+}
 for seed in ${SEEDS:-11 43}; do
-  tempo simulate --workload mixed --policies $policies --rates 2,4,6,8,12 --requests $n --seed $seed --format csv > $out/mixed-s$seed.csv
-  tempo simulate --workload azure-conv --policies $policies --rates 2,4,6,8 --requests $n --seed $seed --format csv > $out/azure-s$seed.csv
-  tempo simulate --workload mixed --arrival gamma --cv 4 --policies $policies --rates 2,4,8 --requests $n --seed $seed --format csv > $out/bursty-s$seed.csv
-  tempo simulate --workload mixed --slo-scale 0.5 --policies $policies --rates 2,4,8 --requests $n --seed $seed --format csv > $out/tight-s$seed.csv
-  tempo simulate --workload mixed --slo-scale 2 --policies $policies --rates 2,4,8 --requests $n --seed $seed --format csv > $out/loose-s$seed.csv
+  run mixed $seed --workload mixed --rates 2,4,6,8,12
+  run azure $seed --workload azure-conv --rates 2,4,6,8
+  run bursty $seed --workload mixed --arrival gamma --cv 4 --rates 2,4,8
+  run tight $seed --workload mixed --slo-scale 0.5 --rates 2,4,8
+  run loose $seed --workload mixed --slo-scale 2 --rates 2,4,8
+  run prefill $seed --workload prefill-heavy --rates 1.5,3,6,12
+  run decode $seed --workload decode-heavy --rates 0.4,0.75,1.5,3
+  run agent $seed --workload agent-heavy --rates 0.6,1.2,2.4,4.8
 done
 python3 scripts/matrix_ratios.py $out/*.csv

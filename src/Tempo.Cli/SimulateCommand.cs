@@ -99,11 +99,17 @@ internal static class SimulateCommand
         Description = "CSV file for one row per request of every run (id, class, TTFT, E2E, SLO met, gain; docs/RESULTS.md)",
     };
 
+    private static readonly Option<double> CostBiasOption = new("--cost-bias")
+    {
+        Description = "tell the policies step costs this many times the simulated engine's true ones (0.7: too fast, 1.3: too slow); learning policies correct it online",
+        DefaultValueFactory = _ => 1.0,
+    };
+
     /// <summary>Builds the command.</summary>
     public static Command Create()
     {
         var command = new Command("simulate", "Run a workload through the simulator under several scheduling policies and report service gain, goodput, attainment and latency.");
-        foreach (var option in new Option[] { WorkloadOption, PoliciesOption, RatesOption, RequestsOption, ProfileOption, MaxBatchOption, TokenBudgetOption, SeedOption, OutOption, FormatOption, ArrivalOption, CvOption, PredictorOption, PredictorModelOption, RecordsOption })
+        foreach (var option in new Option[] { WorkloadOption, PoliciesOption, RatesOption, RequestsOption, ProfileOption, MaxBatchOption, TokenBudgetOption, SeedOption, OutOption, FormatOption, ArrivalOption, CvOption, PredictorOption, PredictorModelOption, RecordsOption, CostBiasOption })
         {
             command.Options.Add(option);
         }
@@ -148,6 +154,7 @@ internal static class SimulateCommand
             PredictorModel = parse.GetValue(PredictorModelOption),
             Scale = WorkloadScaleOptions.Read(parse),
             RecordsFile = OptionParsing.RecordsFile(parse.GetValue(RecordsOption)),
+            CostBias = OptionParsing.Scale(parse.GetValue(CostBiasOption), "--cost-bias"),
         };
     }
 
@@ -168,6 +175,7 @@ internal static class SimulateCommand
             MaxBatch = settings.MaxBatch,
             TokenBudget = settings.TokenBudget,
             Seed = settings.Seed,
+            CostBias = settings.CostBias,
             ConfigureOptions = (_, options) => ablation.Apply(options with { Predictor = predictor }),
             KeepRecords = settings.RecordsFile is not null,
         };

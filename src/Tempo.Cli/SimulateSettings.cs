@@ -43,6 +43,9 @@ internal sealed record SimulateSettings
 
     public required WorkloadScale Scale { get; init; }
 
+    /// <summary>Multiplier of the step costs the policies are told (1: the truth).</summary>
+    public double CostBias { get; init; } = 1.0;
+
     /// <summary>File for the per-request export, or null.</summary>
     public string? RecordsFile { get; init; }
 
@@ -71,6 +74,7 @@ internal sealed record SimulateSettings
         ["predictor"] = PredictorModel is null ? Predictor : $"{Predictor} ({PredictorModel})",
         ["length_scale"] = Scale.Length.ToString(CultureInfo.InvariantCulture),
         ["slo_scale"] = Scale.Slo.ToString(CultureInfo.InvariantCulture),
+        ["cost_bias"] = CostBias.ToString(CultureInfo.InvariantCulture),
     };
 }
 

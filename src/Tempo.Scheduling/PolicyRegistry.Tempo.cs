@@ -10,10 +10,10 @@ public static partial class PolicyRegistry
     {
         Register(new PolicyInfo("tempo", "Tempo: select by value per unit of work under overload, serve least laxity first, online step costs, quantile feasibility",
             ChunkedTokenBudget,
-            o => new SelectEdfScheduler("tempo", o.SelectEdf ?? SelectEdfOptions.Default, o.Predictor ?? new FixedLengthPredictor())));
+            o => new SelectEdfScheduler("tempo", o.SelectEdf ?? SelectEdfOptions.Default, o.Predictor ?? new FixedLengthPredictor(), o.StepCost)));
         Register(new PolicyInfo("tempo-oracle", "tempo with true output lengths (upper reference, not deployable)",
             ChunkedTokenBudget,
-            o => new SelectEdfScheduler("tempo-oracle", o.SelectEdf ?? SelectEdfOptions.Default, new OracleLengthPredictor())));
+            o => new SelectEdfScheduler("tempo-oracle", o.SelectEdf ?? SelectEdfOptions.Default, new OracleLengthPredictor(), o.StepCost)));
         Register(new PolicyInfo("jitserve", "The paper's Tempo/JITServe: service-gain density over refined length bounds, grouped re-plan every 50 steps, collective templates",
             ChunkedTokenBudget,
             o => CreateTempo("jitserve", o, o.Predictor ?? new FixedLengthPredictor(), trueGraphs: null)));
@@ -22,12 +22,17 @@ public static partial class PolicyRegistry
             o => CreateTempo("jitserve-oracle", o, new OracleLengthPredictor(), o.TrueJobGraphs)));
         Register(new PolicyInfo("slos-serve", "SLOs-Serve emulation: DP prefill admission by TTFT deadline, then chunked prefill",
             ChunkedTokenBudget,
-            o => new SlosServeScheduler("slos-serve", o.Predictor ?? new FixedLengthPredictor())));
+            o => new SlosServeScheduler("slos-serve", o.Predictor ?? new FixedLengthPredictor(), o.StepCost?.DecodeStepS ?? TempoOptions.Default.InitialUnitTimeS)));
     }
 
     private static TempoScheduler CreateTempo(string name, SchedulerOptions options, ILengthPredictor predictor, IReadOnlyDictionary<long, RecordedJob>? trueGraphs)
     {
         var tempo = options.Tempo ?? TempoOptions.Default;
+        if (options.StepCost is { } prior)
+        {
+            tempo = tempo with { InitialUnitTimeS = prior.DecodeStepS };
+        }
+
         return new TempoScheduler(name, options.Engine, tempo, predictor, TemplateLibrary.Seeded(tempo.TemplateSigma), trueGraphs);
     }
 }

@@ -14,6 +14,12 @@ public sealed record SchedulerOptions
     /// <summary>Length predictor for policies that use one (sjf, tempo); null means the policy's default.</summary>
     public ILengthPredictor? Predictor { get; init; }
 
+    /// <summary>
+    /// Step costs to start from, for policies that estimate time (tempo, jitserve, slos-serve); null means each
+    /// policy's fixed default (20 ms a step), corrected online in either case.
+    /// </summary>
+    public StepCostPrior? StepCost { get; init; }
+
     /// <summary>Seed for any randomness inside the policy.</summary>
     public int Seed { get; init; }
 

@@ -20,6 +20,8 @@ public class RecordsAndScaleTests
     [InlineData("--slo-scale", "NaN", "--slo-scale must be a positive number")]
     [InlineData("--slo-scale", "Infinity", "--slo-scale must be a positive number")]
     [InlineData("--slo-scale", "fast", "fast")]
+    [InlineData("--cost-bias", "0", "--cost-bias must be a positive number")]
+    [InlineData("--cost-bias", "-1.3", "--cost-bias must be a positive number")]
     public void Simulate_InvalidScale_OneLineErrorAndExitCode2(string option, string value, string expected)
     {
         var (exit, stdout, stderr) = CliRunner.Run("simulate", "--requests", "10", "--predictor", "fixed", option, value);

@@ -33,13 +33,13 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
     private double _valueSum;
     private long _valueCount;
 
-    public SelectEdfScheduler(string name, SelectEdfOptions options, ILengthPredictor predictor)
+    public SelectEdfScheduler(string name, SelectEdfOptions options, ILengthPredictor predictor, StepCostPrior? prior = null)
         : base(name, preemption: PreemptionMode.Recompute)
     {
         options.Validate();
         _options = options;
         _predictor = predictor;
-        _time = new StepTimeModel(options.InitialStepS);
+        _time = prior is null ? new StepTimeModel(options.InitialStepS) : new StepTimeModel(prior);
     }
 
     /// <summary>The step-cost estimates in use.</summary>

@@ -10,11 +10,14 @@ namespace Tempo.Scheduling.Tempo;
 /// remaining waiting requests by deadline, with ordinary chunked-prefill admission (stop at the first misfit).
 /// Preemption is by swap, as in the artifact's SLO scheduler.
 /// </summary>
-internal sealed class SlosServeScheduler(string name, ILengthPredictor predictor) : IScheduler
+/// <param name="name">Registered name.</param>
+/// <param name="predictor">Length predictor of the prefill admission.</param>
+/// <param name="initialUnitTimeS">Step cost assumed before any step is measured.</param>
+internal sealed class SlosServeScheduler(string name, ILengthPredictor predictor, double initialUnitTimeS) : IScheduler
 {
     private const double DecodeWeight = 8;
 
-    private readonly UnitTimeEstimator _unitTime = new(TempoOptions.Default.InitialUnitTimeS, TempoOptions.Default.UnitTimeSmoothing);
+    private readonly UnitTimeEstimator _unitTime = new(initialUnitTimeS, TempoOptions.Default.UnitTimeSmoothing);
     private readonly SlosServeAdmission _dp = new();
     private readonly List<EngineRequest> _byDeadline = [];
     private readonly Comparison<EngineRequest> _deadlineOrder = (a, b) =>

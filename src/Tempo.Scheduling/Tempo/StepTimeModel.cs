@@ -7,12 +7,30 @@ namespace Tempo.Scheduling.Tempo;
 /// a machine whose speed drifts, is corrected within tens of steps, and noisy steps widen margins instead of
 /// flipping decisions.
 /// </summary>
-/// <param name="initialStepS">Cost assumed before any step is measured.</param>
-/// <param name="smoothing">EWMA weight of each new sample (0.05: about the last 20 steps).</param>
-internal sealed class StepTimeModel(double initialStepS, double smoothing = 0.05)
+internal sealed class StepTimeModel
 {
-    private Estimate _decode = new(initialStepS, initialStepS * 0.1, 0);
-    private Estimate _mixed = new(initialStepS * 1.5, initialStepS * 0.15, 0);
+    private readonly double _smoothing;
+    private Estimate _decode;
+    private Estimate _mixed;
+
+    /// <summary>A model that assumes <paramref name="initialStepS"/> a decode step (1.5× with a prefill chunk) until steps are measured.</summary>
+    /// <param name="initialStepS">Decode-step cost assumed before any step is measured.</param>
+    /// <param name="smoothing">EWMA weight of each new sample (0.05: about the last 20 steps).</param>
+    public StepTimeModel(double initialStepS, double smoothing = 0.05)
+        : this(new StepCostPrior(initialStepS, initialStepS * 1.5), smoothing)
+    {
+    }
+
+    /// <summary>A model that starts from <paramref name="prior"/>.</summary>
+    /// <param name="prior">Costs assumed before any step of each shape is measured.</param>
+    /// <param name="smoothing">EWMA weight of each new sample.</param>
+    public StepTimeModel(StepCostPrior prior, double smoothing = 0.05)
+    {
+        prior.Validate();
+        _smoothing = smoothing;
+        _decode = new(prior.DecodeStepS, prior.DecodeStepS * 0.1, 0);
+        _mixed = new(prior.PrefillStepS, prior.PrefillStepS * 0.1, 0);
+    }
 
     /// <summary>Mean cost of a decode-only step.</summary>
     public double DecodeS => _decode.MeanS;
@@ -33,11 +51,11 @@ internal sealed class StepTimeModel(double initialStepS, double smoothing = 0.05
 
         if (hadPrefill)
         {
-            _mixed = _mixed.With(durationS, smoothing);
+            _mixed = _mixed.With(durationS, _smoothing);
         }
         else
         {
-            _decode = _decode.With(durationS, smoothing);
+            _decode = _decode.With(durationS, _smoothing);
         }
     }
 

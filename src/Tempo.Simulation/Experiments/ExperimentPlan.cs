@@ -25,6 +25,13 @@ public sealed record ExperimentPlan
     /// <summary>Per-step token budget for every policy; null uses each policy's <see cref="PolicyInfo.DefaultTokenBudget"/>.</summary>
     public int? TokenBudget { get; init; }
 
+    /// <summary>
+    /// Multiplies the step costs every policy is told before it measures any (<see cref="StepCostPrior"/>, from the
+    /// profile): 1 is the truth, 1.3 a belief 30% too slow. Policies that learn online correct it; the engine's
+    /// true costs are never changed.
+    /// </summary>
+    public double CostBias { get; init; } = 1.0;
+
     /// <summary>Seed passed to every scheduler.</summary>
     public int Seed { get; init; }
 

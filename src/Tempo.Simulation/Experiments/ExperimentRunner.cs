@@ -76,7 +76,13 @@ public static class ExperimentRunner
     {
         var engine = plan.Profile.ToEngineConfig(plan.MaxBatch, plan.TokenBudget ?? policy.DefaultTokenBudget);
         // The true job graphs are offered to every policy; only the oracle reference (tempo-oracle) reads them.
-        var options = new SchedulerOptions { Engine = engine, Seed = plan.Seed, TrueJobGraphs = JobGraphs.FromRequests(workload.Requests) };
+        var options = new SchedulerOptions
+        {
+            Engine = engine,
+            Seed = plan.Seed,
+            StepCost = cost.PriorFor(engine).Scaled(plan.CostBias),
+            TrueJobGraphs = JobGraphs.FromRequests(workload.Requests),
+        };
         if (plan.ConfigureOptions is { } configure)
         {
             options = configure(policy, options);

@@ -1,4 +1,5 @@
 using Tempo.Engine;
+using Tempo.Scheduling;
 
 namespace Tempo.Simulation.Profiles;
 
@@ -95,6 +96,27 @@ public sealed class CostModel
         }
 
         return Finish(acc, swapBlocks);
+    }
+
+    /// <summary>
+    /// The step costs a policy should start from on <paramref name="engine"/>: a decode-only step of half the
+    /// batch at 512 tokens of context each, and the same step with a prefill chunk filling the rest of the token
+    /// budget. Only a starting point: policies that time their decisions correct it from measured steps.
+    /// </summary>
+    public StepCostPrior PriorFor(EngineConfig engine)
+    {
+        ArgumentNullException.ThrowIfNull(engine);
+        const int TypicalContext = 512;
+        var decodes = Math.Max(1, engine.MaxBatch / 2);
+        var work = new WorkShape[decodes + 1];
+        for (var i = 0; i < decodes; i++)
+        {
+            work[i] = WorkShape.Decode(TypicalContext);
+        }
+
+        var decodeS = ShapeTimeS(work.AsSpan(0, decodes), 0);
+        work[decodes] = WorkShape.Prefill(Math.Max(1, engine.TokenBudget - decodes), 0, producesToken: true);
+        return new StepCostPrior(decodeS, ShapeTimeS(work, 0));
     }
 
     /// <summary>T_lin(N) in ms: the token-level (linear) ops of an iteration over <paramref name="tokens"/> tokens.</summary>

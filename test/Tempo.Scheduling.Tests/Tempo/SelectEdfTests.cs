@@ -21,6 +21,19 @@ public class StepTimeModelTests
     }
 
     [Fact]
+    public void Prior_StartsEachShapeFromItsOwnCost_AndScaledBiasesBoth()
+    {
+        var prior = new StepCostPrior(0.02, 0.07);
+
+        var model = new StepTimeModel(prior.Scaled(1.3));
+
+        Assert.Equal(0.026, model.DecodeS, 12);
+        Assert.Equal(0.091, model.PrefillS, 12);
+        Assert.Throws<ArgumentException>(() => prior.Scaled(0));
+        Assert.Throws<ArgumentException>(() => new StepTimeModel(new StepCostPrior(0.02, double.NaN)));
+    }
+
+    [Fact]
     public void Observe_ShapesLearnedApart_NoisyStepsWidenTheMarginOnly()
     {
         var model = new StepTimeModel(0.02);

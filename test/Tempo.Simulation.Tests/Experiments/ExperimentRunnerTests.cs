@@ -29,6 +29,39 @@ public class ExperimentRunnerTests
     }
 
     [Fact]
+    public void Run_CostBias_ScalesThePriorEveryPolicyIsToldAndNotTheEngine()
+    {
+        var priors = new ConcurrentBag<StepCostPrior?>();
+        var plan = Plan(["sarathi"], [5]) with { ConfigureOptions = (_, o) => { priors.Add(o.StepCost); return o; } };
+
+        var truth = ExperimentRunner.Run(plan);
+        var biased = ExperimentRunner.Run(plan with { CostBias = 1.3 });
+
+        var told = priors.Select(p => Assert.IsType<StepCostPrior>(p)).OrderBy(p => p.DecodeStepS).ToList();
+        Assert.Equal(2, told.Count);
+        Assert.Equal(told[0].DecodeStepS * 1.3, told[1].DecodeStepS, 12);
+        Assert.Equal(told[0].PrefillStepS * 1.3, told[1].PrefillStepS, 12);
+
+        // sarathi does not time its decisions, so its run, priced by the engine's true costs, is unchanged.
+        Assert.Equal(truth.Runs[0].SimulatedS, biased.Runs[0].SimulatedS);
+    }
+
+    [Fact]
+    public void Run_CostBias_ChangesAPolicyThatTrustsItsBelief()
+    {
+        var plan = Plan(["tempo"], [40]) with
+        {
+            Workload = rate => SyntheticWorkloads.Mixed(300, rate, seed: 5, maxPrompt: 800, maxOutput: 300),
+            ConfigureOptions = (_, o) => o with { SelectEdf = Tempo.Scheduling.Tempo.SelectEdfOptions.Default with { OnlineStepTime = false } },
+        };
+
+        var truth = ExperimentRunner.Run(plan);
+        var biased = ExperimentRunner.Run(plan with { CostBias = 3 });
+
+        Assert.NotEqual(truth.Runs[0].Metrics.Total.ServiceGain, biased.Runs[0].Metrics.Total.ServiceGain);
+    }
+
+    [Fact]
     public void Run_DefaultTokenBudget_ComesFromEachPolicy()
     {
         var result = ExperimentRunner.Run(Plan(["sarathi", "vllm"], [5]));

@@ -11,6 +11,17 @@ public class CostModelTests
     private static readonly double FixedMs = A100.Profile.FixedMs;
 
     [Fact]
+    public void PriorFor_HalfBatchDecodes_AndAChunkFillingTheBudget()
+    {
+        var engine = A100.Profile.ToEngineConfig(32, 512);
+
+        var prior = A100.PriorFor(engine);
+
+        Assert.Equal(A100.StepTimeS(Decodes(16, context: 513), 0), prior.DecodeStepS, 12);
+        Assert.True(prior.PrefillStepS > prior.DecodeStepS * 1.5, $"a 496-token chunk should cost well above a decode step: {prior.PrefillStepS} vs {prior.DecodeStepS}");
+    }
+
+    [Fact]
     public void StepTimeS_Decode32AtContext1000_MatchesWorkedExample()
     {
         // EVALUATION.md C.4: 10.9 + 32·(0.026 + 0.0746)·1.1 ≈ 14.4 ms, plus t_fixed.
