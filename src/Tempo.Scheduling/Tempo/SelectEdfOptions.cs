@@ -18,7 +18,10 @@ public sealed record SelectEdfOptions
     /// <summary>Step cost assumed before the first step is measured, in seconds.</summary>
     public double InitialStepS { get; init; } = 0.02;
 
-    /// <summary>Under overload, serve the feasible set that fits by value per unit of work; the rest wait behind it.</summary>
+    /// <summary>
+    /// List-schedule the queued feasible requests onto the batch slots in latest-start order and shed those that would
+    /// miss; a shed also marks overload, which switches the order to value density. Off: any request at risk does.
+    /// </summary>
     public bool Select { get; init; } = true;
 
     /// <summary>Order the selected requests by latest start time (least laxity first); off orders them by value density.</summary>
@@ -29,6 +32,12 @@ public sealed record SelectEdfOptions
 
     /// <summary>Add the mean request value to each request's value, so finishing more requests counts, not only tokens.</summary>
     public bool CountBonus { get; init; } = true;
+
+    /// <summary>
+    /// A latency stream that has lost its SLO keeps the gain its later tokens can still earn on the cumulative
+    /// schedule, and competes for leftover capacity by that value; off drops it below every live request.
+    /// </summary>
+    public bool LostStreamGain { get; init; } = true;
 
     /// <summary>Let an urgent waiting request displace a runner outside the selected set in the same step.</summary>
     public bool Preempt { get; init; }

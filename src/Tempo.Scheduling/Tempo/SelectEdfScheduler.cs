@@ -27,9 +27,10 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
     private readonly GainWeights _weights = GainWeights.Paper;
     private readonly StepTimeModel _time;
     private readonly List<EngineRequest> _live = [];
-    private readonly PriorityQueue<EngineRequest, double> _taken = new();
     private bool _lastHadPrefill;
     private bool _overloaded;
+    private readonly PriorityQueue<double, double> _slots = new();
+    private readonly List<EngineRequest> _queued = [];
     private double _valueSum;
     private long _valueCount;
 
@@ -137,36 +138,94 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
         foreach (var r in _live)
         {
             Price(r, now, bonus, view.Config);
-            _overloaded |= StateOf(r).Tier != 0;
         }
 
         if (!_options.Select)
         {
+            // Without a schedule to judge load by, any request at risk counts as overload.
+            foreach (var r in _live)
+            {
+                _overloaded |= StateOf(r).Tier != 0;
+            }
+
             return;
         }
 
-        // Deadline order over the feasible; shed the least dense whenever the demand due by a deadline overflows it.
-        _live.RemoveAll(r => StateOf(r).Tier != 0);
-        _live.Sort(static (a, b) =>
+        // Overload is when the slot schedule cannot start every feasible queued request in time: a request at risk
+        // on its own length bound, or a runner that outgrew its estimate, is not load (measured: switching on any
+        // request at risk cost up to 8% SLO goodput against EDF at moderate load).
+        // A backlog of more queued requests at risk than the batch can hold is overload too, even when none of the
+        // few still feasible is shed.
+        var queuedAtRisk = 0;
+        for (var i = view.Running.Count; i < _live.Count; i++)
         {
-            var c = StateOf(a).DeadlineS.CompareTo(StateOf(b).DeadlineS);
-            return c != 0 ? c : a.Sequence.CompareTo(b.Sequence);
-        });
-        _taken.Clear();
-        var demand = 0.0;
-        foreach (var r in _live)
+            queuedAtRisk += StateOf(_live[i]).Tier != 0 ? 1 : 0;
+        }
+
+        _overloaded = SelectBySlots(view, now) > 0 || queuedAtRisk > view.Config.MaxBatch;
+    }
+
+    // List-schedules the queued feasible requests in latest-start order onto the batch's slots (each runner holds its
+    // slot for its remaining typical time). A request that would miss its due time in that schedule is shed to tier 1
+    // and takes no slot, so the requests behind it are judged on the capacity that is really left.
+    private int SelectBySlots(SchedulerView view, double now)
+    {
+        var shed = 0;
+        _slots.Clear();
+        var running = view.Running;
+        for (var i = 0; i < running.Count; i++)
         {
-            var s = StateOf(r);
-            _taken.Enqueue(r, s.Density);
-            demand += s.DemandS;
-            while (demand > s.DeadlineS - now && _taken.Count > 0)
+            var free = now + StateOf(running[i]).TypicalS;
+            _slots.Enqueue(free, free);
+        }
+
+        for (var i = running.Count; i < view.Config.MaxBatch; i++)
+        {
+            _slots.Enqueue(now, now);
+        }
+
+        _queued.Clear();
+        foreach (var r in view.Waiting)
+        {
+            if (StateOf(r).Tier == 0)
             {
-                var shed = _taken.Dequeue();
-                var shedState = StateOf(shed);
-                shedState.Tier = 1;
-                demand -= shedState.DemandS;
+                _queued.Add(r);
             }
         }
+
+        foreach (var r in view.Swapped)
+        {
+            if (StateOf(r).Tier == 0)
+            {
+                _queued.Add(r);
+            }
+        }
+
+        _queued.Sort(static (a, b) =>
+        {
+            var c = StateOf(a).LatestStartS.CompareTo(StateOf(b).LatestStartS);
+            return c != 0 ? c : a.Sequence.CompareTo(b.Sequence);
+        });
+        foreach (var r in _queued)
+        {
+            var s = StateOf(r);
+            var start = Math.Max(now, _slots.Peek());
+            var ok = r.Spec.Class == RequestClass.Latency ? start + s.FirstTokenS <= s.DueS : start + s.TypicalS <= s.DueS;
+            if (ok)
+            {
+                _slots.Dequeue();
+                var free = start + s.TypicalS;
+                _slots.Enqueue(free, free);
+            }
+            else
+            {
+                s.Tier = 1;
+                s.ShedForSlot = true;
+                shed++;
+            }
+        }
+
+        return shed;
     }
 
     // Remaining work in time, deadline, value and tier (0 feasible, 2 SLO-dead) of one request.
@@ -218,14 +277,44 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
         // Demand on the whole machine: a decode step serves MaxBatch sequences, a prefill step one chunk.
         var demand = _time.TimeFor(prefillSteps, 0, 0) + (_time.TimeFor(0, mid, 0) / engine.MaxBatch);
         var value = _weights.Of(r.PromptTokens, r.Generated + mid) + bonus;
+        if (dead && spec.Class == RequestClass.Latency && _options.LostStreamGain)
+        {
+            // The SLO is lost, but each later token still earns gain if it lands on the cumulative schedule
+            // arrival + T_f + i·T_b, which a stream served every step catches up with: value what is still earnable.
+            var earnable = EarnableTokens(r, now + firstToken, mid);
+            value = _weights.Decode * earnable;
+            dead = earnable <= 0;
+        }
+
+        s.ShedForSlot = false;
         s.DeadlineS = deadline;
         s.LatestStartS = latestStart;
+        s.TypicalS = typical;
+        s.FirstTokenS = firstToken;
+        s.DueS = spec.Class == RequestClass.Latency
+            ? (r.Generated == 0 ? r.ArrivalS + slo.TtftS : r.TokenTimesS[^1] + slo.TbtS)
+            : deadline;
         s.DemandS = Math.Max(demand, 1e-9);
         s.Density = value / s.DemandS;
         // Feasible on the upper quantile: tier 0. Feasible only on the median: tier 1, behind every safe request. A
         // latency stream on pace stays feasible however long it may run: its per-token deadline is what binds.
         var risky = spec.Class != RequestClass.Latency && now + worst > deadline;
-        s.Tier = dead ? 2 : risky ? 1 : 0;
+        s.Tier = dead ? 2 : risky || s.SloLost ? 1 : 0;
+    }
+
+    // Of the next `remaining` tokens of a latency stream whose next token lands at `nextTokenS`, how many land on
+    // its cumulative schedule, if the stream then makes one token per decode step.
+    private double EarnableTokens(EngineRequest r, double nextTokenS, double remaining)
+    {
+        var slo = r.Spec.Slo;
+        var behind = nextTokenS - (r.ArrivalS + slo.TtftS + (r.Generated * slo.TbtS));
+        if (behind <= 0)
+        {
+            return remaining;
+        }
+
+        var catchUpPerToken = slo.TbtS - _time.DecodeS;
+        return catchUpPerToken <= 0 ? 0 : Math.Max(0, remaining - Math.Ceiling(behind / catchUpPerToken));
     }
 
     // An urgent waiting request may take the slot of a runner outside the selected set at once.
@@ -239,7 +328,7 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
         var urgent = 0;
         foreach (var w in view.Waiting)
         {
-            if (StateOf(w).Tier == 0)
+            if (StateOf(w).Tier == 0 || StateOf(w).ShedForSlot)
             {
                 urgent++;
             }
@@ -277,6 +366,15 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
         public double LatestStartS { get; set; }
 
         public double DemandS { get; set; }
+
+        /// <summary>Feasible on its own, but shed because no slot frees in time: displacing a runner would save it.</summary>
+        public bool ShedForSlot { get; set; }
+
+        public double TypicalS { get; set; }
+
+        public double FirstTokenS { get; set; }
+
+        public double DueS { get; set; }
 
         public double Density { get; set; }
     }

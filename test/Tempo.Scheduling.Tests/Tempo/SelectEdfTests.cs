@@ -105,6 +105,20 @@ public class SelectEdfSchedulerTests
     }
 
     [Fact]
+    public void StreamThatLostItsTtft_StillServedForTheGainItCanEarn_BeforeADeadRequest()
+    {
+        // One slot, held by a 40-token runner: the stream misses its 50 ms TTFT and the 0.3 s throughput request its
+        // deadline. Only the stream's later tokens can still earn gain (its 1 s TBT lets it catch up at once).
+        var h = new SimHarness(Create(), Config with { MaxBatch = 1 });
+
+        h.Run([Throughput(1, 0, output: 40, deadlineS: 5), TempoTestKit.Latency(2, 8, 20, arrival: 0.01, ttft: 0.05, tbt: 1), Throughput(3, 0.02, output: 5, deadlineS: 0.3)]);
+
+        Assert.Equal([1L, 2L, 3L], h.FirstTokenOrder);
+        var stream = h.Records.Single(r => r.Spec.Id == 2);
+        Assert.True(ServiceGain.OfLatency(stream, new GainWeights()) >= 8 * 19, "the stream's later tokens should land on its cumulative schedule");
+    }
+
+    [Fact]
     public void ByDefault_UrgentArrivalWaitsForTheRunner()
     {
         var h = new SimHarness(Create(), Config with { MaxBatch = 1 });
