@@ -5,7 +5,7 @@
 # workload,variant,bias,rate,service_goodput,slo_goodput,attainment.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-dotnet build src/Tempo.Cli -c Release -v q >/dev/null
+[[ -n "${NO_BUILD:-}" ]] || dotnet build src/Tempo.Cli -c Release -v q >/dev/null
 tempo() { dotnet src/Tempo.Cli/bin/Release/net10.0/tempo.dll "$@"; }
 out=docs/results/cost-bias.csv
 n=${REQUESTS:-1500}
