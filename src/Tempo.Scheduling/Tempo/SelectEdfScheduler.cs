@@ -134,34 +134,29 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
         _live.AddRange(view.Waiting);
         _live.AddRange(view.Swapped);
         var bonus = _options.CountBonus && _valueCount > 0 ? _valueSum / _valueCount : 0;
-        _overloaded = false;
-        foreach (var r in _live)
+        // _live holds the runners first, then the queued (waiting and swapped) requests.
+        var running = view.Running.Count;
+        var anyAtRisk = false;
+        var queuedAtRisk = 0;
+        for (var i = 0; i < _live.Count; i++)
         {
-            Price(r, now, bonus, view.Config);
+            Price(_live[i], now, bonus, view.Config);
+            var atRisk = StateOf(_live[i]).Tier != 0;
+            anyAtRisk |= atRisk;
+            queuedAtRisk += i >= running && atRisk ? 1 : 0;
         }
 
         if (!_options.Select)
         {
             // Without a schedule to judge load by, any request at risk counts as overload.
-            foreach (var r in _live)
-            {
-                _overloaded |= StateOf(r).Tier != 0;
-            }
-
+            _overloaded = anyAtRisk;
             return;
         }
 
         // Overload is when the slot schedule cannot start every feasible queued request in time: a request at risk
         // on its own length bound, or a runner that outgrew its estimate, is not load (measured: switching on any
-        // request at risk cost up to 8% SLO goodput against EDF at moderate load).
-        // A backlog of more queued requests at risk than the batch can hold is overload too, even when none of the
-        // few still feasible is shed.
-        var queuedAtRisk = 0;
-        for (var i = view.Running.Count; i < _live.Count; i++)
-        {
-            queuedAtRisk += StateOf(_live[i]).Tier != 0 ? 1 : 0;
-        }
-
+        // request at risk cost up to 8% SLO goodput against EDF at moderate load). A backlog of more queued requests
+        // at risk than the batch can hold is overload too, even when none of the few still feasible is shed.
         _overloaded = SelectBySlots(view, now) > 0 || queuedAtRisk > view.Config.MaxBatch;
     }
 
@@ -185,19 +180,11 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
         }
 
         _queued.Clear();
-        foreach (var r in view.Waiting)
+        for (var i = running.Count; i < _live.Count; i++)
         {
-            if (StateOf(r).Tier == 0)
+            if (StateOf(_live[i]).Tier == 0)
             {
-                _queued.Add(r);
-            }
-        }
-
-        foreach (var r in view.Swapped)
-        {
-            if (StateOf(r).Tier == 0)
-            {
-                _queued.Add(r);
+                _queued.Add(_live[i]);
             }
         }
 
@@ -244,6 +231,7 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
         var firstToken = _time.TimeFor(prefillSteps, 1, _options.MarginSigmas);
 
         double deadline;
+        double due; // when the next thing this request owes is due: a stream's next token, else the deadline
         double latestStart;
         bool dead;
         switch (spec.Class)
@@ -251,9 +239,9 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
             case RequestClass.Latency:
                 // Attainment needs the first token by T_f and every later gap within T_b: the next token is always due.
                 deadline = r.ArrivalS + slo.TtftS + ((r.Generated + high) * slo.TbtS);
-                var nextDue = r.Generated == 0 ? r.ArrivalS + slo.TtftS : r.TokenTimesS[^1] + slo.TbtS;
-                latestStart = nextDue - firstToken;
-                dead = s.SloLost || (r.Generated == 0 ? now + firstToken > nextDue : now > nextDue);
+                due = r.Generated == 0 ? r.ArrivalS + slo.TtftS : r.TokenTimesS[^1] + slo.TbtS;
+                latestStart = due - firstToken;
+                dead = s.SloLost || (r.Generated == 0 ? now + firstToken > due : now > due);
                 if (dead)
                 {
                     s.SloLost = true;
@@ -264,11 +252,13 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
                 // A call is judged against what is left of the job's budget: later stages need about as long as this one.
                 var later = Math.Max(0, spec.StageCount - 1 - spec.Stage);
                 deadline = spec.ArrivalS + slo.DeadlineS - (later * typical);
+                due = deadline;
                 latestStart = deadline - worst;
                 dead = now + typical > deadline;
                 break;
             default:
                 deadline = r.ArrivalS + slo.DeadlineS;
+                due = deadline;
                 latestStart = deadline - worst;
                 dead = now + typical > deadline;
                 break;
@@ -291,9 +281,7 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
         s.LatestStartS = latestStart;
         s.TypicalS = typical;
         s.FirstTokenS = firstToken;
-        s.DueS = spec.Class == RequestClass.Latency
-            ? (r.Generated == 0 ? r.ArrivalS + slo.TtftS : r.TokenTimesS[^1] + slo.TbtS)
-            : deadline;
+        s.DueS = due;
         s.DemandS = Math.Max(demand, 1e-9);
         s.Density = value / s.DemandS;
         // Feasible on the upper quantile: tier 0. Feasible only on the median: tier 1, behind every safe request. A
