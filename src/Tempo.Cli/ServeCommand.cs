@@ -70,11 +70,13 @@ internal static class ServeCommand
 
     private static readonly Option<string> LogLevelOption = new("--log-level") { Description = "trace, debug (one line per request), information, warning or error", DefaultValueFactory = _ => "information" };
 
+    private static readonly Option<bool> ShedOption = new("--shed-unattainable") { Description = "answer 429 (code slo_unattainable, Retry-After) for a request whose SLO can no longer be met before its first token, so a client or router can go elsewhere (tempo and tempo-oracle)" };
+
     /// <summary>Builds the command.</summary>
     public static Command Create()
     {
         var command = new Command("serve", "Serve an OpenAI-compatible API (chat/completions, completions, models, health, Prometheus metrics) with SLO-aware scheduling.");
-        foreach (var option in new Option[] { ModelOption, EngineOption, ProfileOption, SimSpeedOption, PolicyOption, MaxBatchOption, TokenBudgetOption, HostOption, PortOption, ApiKeyOption, MaxQueueOption, DefaultClassOption, DefaultTtftOption, DefaultTbtOption, DefaultDeadlineOption, DefaultMaxTokensOption, ServedNameOption, ThreadsOption, ContextOption, KvLayoutOption, StepLogOption, PredictorOption, PredictorModelOption, GraceOption, StatsOption, LogLevelOption })
+        foreach (var option in new Option[] { ModelOption, EngineOption, ProfileOption, SimSpeedOption, PolicyOption, MaxBatchOption, TokenBudgetOption, HostOption, PortOption, ApiKeyOption, MaxQueueOption, DefaultClassOption, DefaultTtftOption, DefaultTbtOption, DefaultDeadlineOption, DefaultMaxTokensOption, ServedNameOption, ThreadsOption, ContextOption, KvLayoutOption, StepLogOption, PredictorOption, PredictorModelOption, GraceOption, StatsOption, LogLevelOption, ShedOption })
         {
             command.Options.Add(option);
         }
@@ -124,7 +126,14 @@ internal static class ServeCommand
             HandleProcessSignals = true,
             StepLogPath = parse.GetValue(StepLogOption),
             Predictor = ReadPredictor(parse),
+            ShedUnattainable = parse.GetValue(ShedOption),
         };
+        if (options.ShedUnattainable && !PolicyRegistry.Get(options.Policy).Sheds)
+        {
+            var shedding = string.Join(", ", PolicyRegistry.All.Where(p => p.Sheds).Select(p => p.Name));
+            throw new CliUsageException($"--shed-unattainable: policy '{options.Policy}' does not judge whether an SLO can still be met; use {shedding}");
+        }
+
         options.Validate();
         return options;
     }

@@ -105,11 +105,16 @@ internal static class SimulateCommand
         DefaultValueFactory = _ => 1.0,
     };
 
+    private static readonly Option<bool> ShedOption = new("--shed-unattainable")
+    {
+        Description = "let tempo and tempo-oracle end a request that has no token yet once its SLO cannot be met (as tempo serve --shed-unattainable); shed requests count as missed",
+    };
+
     /// <summary>Builds the command.</summary>
     public static Command Create()
     {
         var command = new Command("simulate", "Run a workload through the simulator under several scheduling policies and report service gain, goodput, attainment and latency.");
-        foreach (var option in new Option[] { WorkloadOption, PoliciesOption, RatesOption, RequestsOption, ProfileOption, MaxBatchOption, TokenBudgetOption, SeedOption, OutOption, FormatOption, ArrivalOption, CvOption, PredictorOption, PredictorModelOption, RecordsOption, CostBiasOption })
+        foreach (var option in new Option[] { WorkloadOption, PoliciesOption, RatesOption, RequestsOption, ProfileOption, MaxBatchOption, TokenBudgetOption, SeedOption, OutOption, FormatOption, ArrivalOption, CvOption, PredictorOption, PredictorModelOption, RecordsOption, CostBiasOption, ShedOption })
         {
             command.Options.Add(option);
         }
@@ -155,6 +160,7 @@ internal static class SimulateCommand
             Scale = WorkloadScaleOptions.Read(parse),
             RecordsFile = OptionParsing.RecordsFile(parse.GetValue(RecordsOption)),
             CostBias = OptionParsing.Scale(parse.GetValue(CostBiasOption), "--cost-bias"),
+            ShedUnattainable = parse.GetValue(ShedOption),
         };
     }
 
@@ -176,6 +182,7 @@ internal static class SimulateCommand
             TokenBudget = settings.TokenBudget,
             Seed = settings.Seed,
             CostBias = settings.CostBias,
+            ShedUnattainable = settings.ShedUnattainable,
             ConfigureOptions = (_, options) => ablation.Apply(options with { Predictor = predictor }),
             KeepRecords = settings.RecordsFile is not null,
         };

@@ -46,6 +46,9 @@ internal sealed record SimulateSettings
     /// <summary>Multiplier of the step costs the policies are told (1: the truth).</summary>
     public double CostBias { get; init; } = 1.0;
 
+    /// <summary>Let the policies that can shed requests whose SLO they cannot meet (they count as missed).</summary>
+    public bool ShedUnattainable { get; init; }
+
     /// <summary>File for the per-request export, or null.</summary>
     public string? RecordsFile { get; init; }
 
@@ -75,6 +78,7 @@ internal sealed record SimulateSettings
         ["length_scale"] = Scale.Length.ToString(CultureInfo.InvariantCulture),
         ["slo_scale"] = Scale.Slo.ToString(CultureInfo.InvariantCulture),
         ["cost_bias"] = CostBias.ToString(CultureInfo.InvariantCulture),
+        ["shed_unattainable"] = ShedUnattainable ? "true" : "false",
     };
 }
 

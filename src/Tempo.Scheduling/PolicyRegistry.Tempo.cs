@@ -10,10 +10,10 @@ public static partial class PolicyRegistry
     {
         Register(new PolicyInfo("tempo", "Tempo: select by value per unit of work under overload, serve least laxity first, online step costs, quantile feasibility",
             ChunkedTokenBudget,
-            o => new SelectEdfScheduler("tempo", o.SelectEdf ?? SelectEdfOptions.Default, o.Predictor ?? new FixedLengthPredictor(), o.StepCost)));
+            o => new SelectEdfScheduler("tempo", SelectEdf(o), o.Predictor ?? new FixedLengthPredictor(), o.StepCost), Sheds: true));
         Register(new PolicyInfo("tempo-oracle", "tempo with true output lengths (upper reference, not deployable)",
             ChunkedTokenBudget,
-            o => new SelectEdfScheduler("tempo-oracle", o.SelectEdf ?? SelectEdfOptions.Default, new OracleLengthPredictor(), o.StepCost)));
+            o => new SelectEdfScheduler("tempo-oracle", SelectEdf(o), new OracleLengthPredictor(), o.StepCost), Sheds: true));
         Register(new PolicyInfo("jitserve", "The paper's Tempo/JITServe: service-gain density over refined length bounds, grouped re-plan every 50 steps, collective templates",
             ChunkedTokenBudget,
             o => CreateTempo("jitserve", o, o.Predictor ?? new FixedLengthPredictor(), trueGraphs: null)));
@@ -23,6 +23,12 @@ public static partial class PolicyRegistry
         Register(new PolicyInfo("slos-serve", "SLOs-Serve emulation: DP prefill admission by TTFT deadline, then chunked prefill",
             ChunkedTokenBudget,
             o => new SlosServeScheduler("slos-serve", o.Predictor ?? new FixedLengthPredictor(), o.StepCost?.DecodeStepS ?? TempoOptions.Default.InitialUnitTimeS)));
+    }
+
+    private static SelectEdfOptions SelectEdf(SchedulerOptions o)
+    {
+        var options = o.SelectEdf ?? SelectEdfOptions.Default;
+        return o.ShedUnattainable ? options with { ShedUnattainable = true } : options;
     }
 
     private static TempoScheduler CreateTempo(string name, SchedulerOptions options, ILengthPredictor predictor, IReadOnlyDictionary<long, RecordedJob>? trueGraphs)

@@ -7,7 +7,8 @@ namespace Tempo.Scheduling;
 /// <param name="Description">One line for help and reports.</param>
 /// <param name="DefaultTokenBudget">Per-step token budget the policy is evaluated with unless overridden.</param>
 /// <param name="Create">Builds a fresh scheduler instance.</param>
-public sealed record PolicyInfo(string Name, string Description, int DefaultTokenBudget, Func<SchedulerOptions, IScheduler> Create);
+/// <param name="Sheds">The policy honours <see cref="SchedulerOptions.ShedUnattainable"/>.</param>
+public sealed record PolicyInfo(string Name, string Description, int DefaultTokenBudget, Func<SchedulerOptions, IScheduler> Create, bool Sheds = false);
 
 /// <summary>All scheduling policies by name.</summary>
 public static partial class PolicyRegistry

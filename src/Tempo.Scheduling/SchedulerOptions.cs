@@ -20,6 +20,12 @@ public sealed record SchedulerOptions
     /// </summary>
     public StepCostPrior? StepCost { get; init; }
 
+    /// <summary>
+    /// Shed a request that has not produced a token once its SLO cannot be met (see <see cref="Core.SloShedding"/>), so
+    /// its client or router can go elsewhere. Only policies whose <see cref="PolicyInfo.Sheds"/> is true judge that.
+    /// </summary>
+    public bool ShedUnattainable { get; init; }
+
     /// <summary>Seed for any randomness inside the policy.</summary>
     public int Seed { get; init; }
 

@@ -92,7 +92,12 @@ internal sealed class EngineHost : IDisposable
         _jobs = new JobRegistry(options.MaxTrackedJobs, options.JobStateTtl.TotalSeconds);
         var policy = PolicyRegistry.Get(options.Policy);
         Config = backend.EngineConfigFor(options.MaxBatch, options.TokenBudget ?? policy.DefaultTokenBudget);
-        var scheduler = policy.Create(new SchedulerOptions { Engine = Config, Predictor = options.Predictor });
+        if (options.ShedUnattainable && !policy.Sheds)
+        {
+            throw new ArgumentException($"policy '{policy.Name}' cannot shed unattainable requests");
+        }
+
+        var scheduler = policy.Create(new SchedulerOptions { Engine = Config, Predictor = options.Predictor, ShedUnattainable = options.ShedUnattainable });
         var executor = backend.CreateExecutor(Config);
         if (options.StepLogPath is { } stepLog)
         {

@@ -77,6 +77,14 @@ public sealed record ServerOptions
     public Scheduling.Prediction.ILengthPredictor? Predictor { get; init; }
 
     /// <summary>
+    /// Let the policy shed a request whose SLO it can no longer meet before the request's first token: it is answered
+    /// 429 with code <c>slo_unattainable</c> and <c>Retry-After</c>, so a client or router can go elsewhere. Streams
+    /// then send their response headers with the first token instead of at acceptance, so a shed stream still gets the
+    /// 429. Needs a policy that judges this (<see cref="Scheduling.PolicyInfo.Sheds"/>).
+    /// </summary>
+    public bool ShedUnattainable { get; init; }
+
+    /// <summary>
     /// Most stages a collective job may declare (<c>slo.stage_count</c>). The scheduler keeps per-stage state for a
     /// job, so an unbounded count would let one request allocate without limit. Deep-research jobs have tens.
     /// </summary>

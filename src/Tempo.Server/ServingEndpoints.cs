@@ -192,6 +192,12 @@ internal sealed class ServingEndpoints(EngineHost host, Admission admission, Ser
 
         if (!outcome.Record.Completed)
         {
+            if (SloShedding.IsShed(outcome.Record.Detail))
+            {
+                await AnswerShed(context, outcome);
+                return;
+            }
+
             // A partial answer under an unknown finish reason would break OpenAI clients; say what happened instead.
             var rejected = outcome.Record.Reason == FinishReason.Rejected;
             await WriteError(context, new ApiError(StatusCodes.Status503ServiceUnavailable,
@@ -213,6 +219,11 @@ internal sealed class ServingEndpoints(EngineHost host, Admission admission, Ser
 
     private async Task StreamEvents(HttpContext context, RequestStream stream, Response response)
     {
+        if (options.ShedUnattainable && await ShedBeforeFirstToken(context, stream))
+        {
+            return;
+        }
+
         var http = context.Response;
         http.StatusCode = StatusCodes.Status200OK;
         http.ContentType = "text/event-stream";
@@ -259,6 +270,41 @@ internal sealed class ServingEndpoints(EngineHost host, Admission admission, Ser
         {
             Disconnected(stream.Id);
         }
+    }
+
+    // With shedding on, a stream's headers wait for its first event: a request shed before its first token is then
+    // still answered 429, which a client or router can act on, instead of a 200 stream that ends in an error.
+    private async Task<bool> ShedBeforeFirstToken(HttpContext context, RequestStream stream)
+    {
+        try
+        {
+            if (!await stream.Events.WaitToReadAsync(context.RequestAborted))
+            {
+                return false;
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            Disconnected(stream.Id);
+            return true;
+        }
+
+        if (stream.Events.TryPeek(out var first) && first.End is { } end && !end.Record.Completed && SloShedding.IsShed(end.Record.Detail))
+        {
+            stream.Events.TryRead(out _);
+            await AnswerShed(context, end);
+            return true;
+        }
+
+        return false;
+    }
+
+    private static async Task AnswerShed(HttpContext context, RequestOutcome outcome)
+    {
+        // The next second is when the engine's queue may have moved on; a router would rather try another replica now.
+        context.Response.Headers.RetryAfter = "1";
+        await WriteError(context, new ApiError(StatusCodes.Status429TooManyRequests,
+            $"The request's SLO cannot be met on this server ({outcome.Record.Detail}); retry later or elsewhere.", "rate_limit_error", null, SloShedding.Code));
     }
 
     private static void WriteEnd(PipeWriter writer, Response response, RequestOutcome outcome)

@@ -30,6 +30,7 @@ internal sealed class ServingMetrics
     private readonly double[] _gain = new double[3];
     private readonly long[] _attained = new long[3];
     private readonly long[] _missed = new long[3];
+    private readonly long[] _shed = new long[3];
     private readonly Dictionary<string, long> _success = new(StringComparer.Ordinal) { ["stop"] = 0, ["length"] = 0 };
     private readonly Dictionary<string, long> _ended = new(StringComparer.Ordinal);
     private readonly Dictionary<string, long> _rejected = new(StringComparer.Ordinal);
@@ -98,6 +99,11 @@ internal sealed class ServingMetrics
                 _missed[c]++;
             }
 
+            if (SloShedding.IsShed(record.Detail))
+            {
+                _shed[c]++;
+            }
+
             var reason = ReasonLabel(record.Reason);
             _ended[reason] = _ended.GetValueOrDefault(reason) + 1;
             if (record.Completed)
@@ -163,6 +169,7 @@ internal sealed class ServingMetrics
             PerClass(text, "tempo_service_gain_total", "Service gain earned (weighted tokens delivered within their SLO), by request class.", c => _gain[c]);
             PerClass(text, "tempo_slo_attained_total", "Requests that met their SLO, by request class.", c => _attained[c]);
             PerClass(text, "tempo_slo_missed_total", "Requests that missed their SLO (aborted ones included), by request class.", c => _missed[c]);
+            PerClass(text, "tempo_requests_shed_total", "Requests shed before their first token because their SLO could not be met (answered 429 slo_unattainable), by request class.", c => _shed[c]);
             Labelled(text, "tempo_requests_ended_total", "Requests that left the engine, by finish reason (stop, length, abort, rejected).", "reason", _ended);
             Labelled(text, "tempo_requests_refused_total", "Requests answered with an error before reaching the engine, by reason.", "reason", _rejected);
         }

@@ -142,6 +142,7 @@ public sealed class CalibrateCommandTests : IDisposable
     [InlineData(new[] { "serve", "--engine", "sim", "--predictor", "qrf" }, "needs --predictor-model")]
     [InlineData(new[] { "serve", "--engine", "sim", "--predictor", "oracle" }, "cannot see true response lengths")]
     [InlineData(new[] { "serve", "--engine", "sim", "--predictor-model", "m.qrf" }, "only used with --predictor qrf")]
+    [InlineData(new[] { "serve", "--engine", "sim", "--policy", "sarathi", "--shed-unattainable" }, "does not judge whether an SLO can still be met")]
     [InlineData(new[] { "serve", "--engine", "sim", "--predictor", "qrf", "--predictor-model", "absent.qrf" }, "absent.qrf")]
     public void Serve_BadPredictor_ExitCode2BeforeServing(string[] args, string expected)
     {

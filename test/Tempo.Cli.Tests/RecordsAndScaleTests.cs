@@ -34,6 +34,24 @@ public class RecordsAndScaleTests
     }
 
     [Fact]
+    public void Simulate_ShedUnattainable_TempoShedsUnderOverload_SarathiDoesNot_AndTheShedCountAsMissed()
+    {
+        var file = Path.Combine(Directory.CreateTempSubdirectory("tempo-rec").FullName, "records.csv");
+
+        var (exit, stdout, stderr) = CliRunner.Run("simulate", "--requests", "80", "--predictor", "fixed", "--policies", "sarathi,tempo", "--rates", "12",
+            "--seed", "4", "--slo-scale", "0.5", "--shed-unattainable", "--format", "json", "--records", file);
+
+        Assert.True(exit == 0, stderr);
+        var doc = JsonDocument.Parse(stdout).RootElement;
+        Assert.Equal("true", doc.GetProperty("config").GetProperty("shed_unattainable").GetString());
+        var (_, rows) = RecordsCsvReader.Read(file);
+        var shed = rows.Where(r => r["detail"].StartsWith("slo_unattainable", StringComparison.Ordinal)).ToList();
+        Assert.NotEmpty(shed);
+        Assert.All(shed, r => Assert.Equal("tempo", r["policy"]));
+        Assert.All(shed, r => Assert.Equal("0", r["slo_met"]));
+    }
+
+    [Fact]
     public void Simulate_RecordsIsAFolder_ExitCode2BeforeRunning()
     {
         var dir = Directory.CreateTempSubdirectory("tempo-rec").FullName;

@@ -45,6 +45,13 @@ public sealed record SelectEdfOptions
     /// <summary>Most runners displaced per step.</summary>
     public int MaxPreemptionsPerStep { get; init; } = 2;
 
+    /// <summary>
+    /// Shed (end with <see cref="Core.SloShedding.Code"/>) a request that has produced no token once its SLO cannot be
+    /// met: a stream whose first token cannot come by its TTFT, or a call that cannot finish by its deadline even on
+    /// its typical length. Off by default: a shed request counts as missed, and serving it late may still earn gain.
+    /// </summary>
+    public bool ShedUnattainable { get; init; }
+
     /// <summary>Learn step costs online from measured steps; off keeps <see cref="InitialStepS"/> (a wrong belief stays wrong).</summary>
     public bool OnlineStepTime { get; init; } = true;
 

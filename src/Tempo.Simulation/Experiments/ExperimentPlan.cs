@@ -32,6 +32,12 @@ public sealed record ExperimentPlan
     /// </summary>
     public double CostBias { get; init; } = 1.0;
 
+    /// <summary>
+    /// Policies that can (<see cref="PolicyInfo.Sheds"/>) end requests whose SLO they can no longer meet; a shed request
+    /// counts as missed.
+    /// </summary>
+    public bool ShedUnattainable { get; init; }
+
     /// <summary>Seed passed to every scheduler.</summary>
     public int Seed { get; init; }
 

@@ -81,6 +81,7 @@ public static class ExperimentRunner
             Engine = engine,
             Seed = plan.Seed,
             StepCost = cost.PriorFor(engine).Scaled(plan.CostBias),
+            ShedUnattainable = plan.ShedUnattainable,
             TrueJobGraphs = JobGraphs.FromRequests(workload.Requests),
         };
         if (plan.ConfigureOptions is { } configure)

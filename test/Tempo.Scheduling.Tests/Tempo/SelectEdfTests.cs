@@ -127,4 +127,57 @@ public class SelectEdfSchedulerTests
 
         Assert.True(h.Records.Single(r => r.Spec.Id == 2).E2eS > 0.3);
     }
+
+    [Fact]
+    public void Shedding_StreamThatCannotGetItsFirstTokenInTime_IsShedWithTheCode_TheOthersAreServed()
+    {
+        // One slot, held by a 40-token runner (0.4 s): the stream's 50 ms TTFT cannot be met, so it is shed before any
+        // token. The stream that arrives later with a loose TTFT and the runner are served in full.
+        var h = new SimHarness(Create(SelectEdfOptions.Default with { ShedUnattainable = true }), Config with { MaxBatch = 1 });
+
+        h.Run([Throughput(1, 0, output: 40, deadlineS: 5), TempoTestKit.Latency(2, 8, 20, arrival: 0.01, ttft: 0.05, tbt: 1), TempoTestKit.Latency(3, 8, 5, arrival: 0.02, ttft: 5, tbt: 1)]);
+
+        var shed = h.Records.Single(r => r.Spec.Id == 2);
+        Assert.False(shed.Completed);
+        Assert.True(SloShedding.IsShed(shed.Detail), shed.Detail);
+        Assert.Empty(shed.TokenTimesS);
+        Assert.All(h.Records.Where(r => r.Spec.Id != 2), r => Assert.True(r.Completed));
+        Assert.Equal(3, h.Records.Count);
+    }
+
+    [Fact]
+    public void Shedding_Off_TheSameStreamIsServedLate()
+    {
+        var h = new SimHarness(Create(), Config with { MaxBatch = 1 });
+
+        h.Run([Throughput(1, 0, output: 40, deadlineS: 5), TempoTestKit.Latency(2, 8, 20, arrival: 0.01, ttft: 0.05, tbt: 1)]);
+
+        Assert.All(h.Records, r => Assert.True(r.Completed));
+    }
+
+    [Fact]
+    public void Shedding_CallThatCouldStillFinishIfShort_IsKept_OneThatCannotFinishAtAll_IsShed()
+    {
+        // Behind a 40-token runner (0.4 s), call 2 needs 30 tokens by 0.45 s: late on its length, but a single token
+        // would still make it, so it is not judged unattainable. Call 3's deadline passes before the slot frees.
+        var h = new SimHarness(Create(SelectEdfOptions.Default with { ShedUnattainable = true }), Config with { MaxBatch = 1 });
+
+        h.Run([Throughput(1, 0, output: 40, deadlineS: 5), Throughput(2, 0.01, output: 30, deadlineS: 0.45), Throughput(3, 0.01, output: 5, deadlineS: 0.1)]);
+
+        Assert.False(SloShedding.IsShed(h.Records.Single(r => r.Spec.Id == 2).Detail));
+        Assert.True(h.Records.Single(r => r.Spec.Id == 2).Completed);
+        Assert.True(SloShedding.IsShed(h.Records.Single(r => r.Spec.Id == 3).Detail));
+    }
+
+    [Fact]
+    public void Shedding_NeverEndsAStreamThatHasProducedATokenAlready()
+    {
+        // The stream gets its first token in time, then falls behind its 5 ms TBT at once (steps take 10 ms): it has
+        // lost its SLO but keeps being served, because its client already has part of the answer.
+        var h = new SimHarness(Create(SelectEdfOptions.Default with { ShedUnattainable = true }), Config with { MaxBatch = 1 });
+
+        h.Run([TempoTestKit.Latency(1, 8, 20, arrival: 0, ttft: 1, tbt: 0.005)]);
+
+        Assert.True(h.Records.Single().Completed);
+    }
 }
