@@ -40,6 +40,11 @@ internal static class OptionParsing
     public static int Positive(int value, string option) =>
         value > 0 ? value : throw new CliUsageException($"{option} must be positive, got {value}");
 
+    /// <summary>A registered router's name, or a usage error listing them.</summary>
+    public static string Router(string value) =>
+        Fleet.RouterRegistry.Names.FirstOrDefault(n => string.Equals(n, value.Trim(), StringComparison.OrdinalIgnoreCase))
+        ?? throw new CliUsageException($"--router: unknown router '{value}'; use {string.Join(", ", Fleet.RouterRegistry.Names)}");
+
     /// <summary>Parses <c>--format</c>: table, json or csv.</summary>
     public static OutputFormat Format(string value) => value.Trim().ToLowerInvariant() switch
     {

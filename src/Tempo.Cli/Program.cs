@@ -16,6 +16,7 @@ public static class Program
         root.Subcommands.Add(BenchCommand.Create());
         root.Subcommands.Add(CalibrateCommand.Create());
         root.Subcommands.Add(FidelityCommand.Create());
+        root.Subcommands.Add(PlanCommand.Create());
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {

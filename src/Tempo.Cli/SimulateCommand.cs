@@ -110,11 +110,23 @@ internal static class SimulateCommand
         Description = "let tempo and tempo-oracle end a request that has no token yet once its SLO cannot be met (as tempo serve --shed-unattainable); shed requests count as missed",
     };
 
+    private static readonly Option<int> ReplicasOption = new("--replicas")
+    {
+        Description = "spread the workload over this many replicas of the engine, each under the policy, behind --router (the rates are the fleet's)",
+        DefaultValueFactory = _ => 1,
+    };
+
+    private static readonly Option<string> RouterOption = new("--router")
+    {
+        Description = $"how requests are placed on the replicas: {string.Join(", ", Fleet.RouterRegistry.Names)}",
+        DefaultValueFactory = _ => "round-robin",
+    };
+
     /// <summary>Builds the command.</summary>
     public static Command Create()
     {
         var command = new Command("simulate", "Run a workload through the simulator under several scheduling policies and report service gain, goodput, attainment and latency.");
-        foreach (var option in new Option[] { WorkloadOption, PoliciesOption, RatesOption, RequestsOption, ProfileOption, MaxBatchOption, TokenBudgetOption, SeedOption, OutOption, FormatOption, ArrivalOption, CvOption, PredictorOption, PredictorModelOption, RecordsOption, CostBiasOption, ShedOption })
+        foreach (var option in new Option[] { WorkloadOption, PoliciesOption, RatesOption, RequestsOption, ProfileOption, MaxBatchOption, TokenBudgetOption, SeedOption, OutOption, FormatOption, ArrivalOption, CvOption, PredictorOption, PredictorModelOption, RecordsOption, CostBiasOption, ShedOption, ReplicasOption, RouterOption })
         {
             command.Options.Add(option);
         }
@@ -161,6 +173,8 @@ internal static class SimulateCommand
             RecordsFile = OptionParsing.RecordsFile(parse.GetValue(RecordsOption)),
             CostBias = OptionParsing.Scale(parse.GetValue(CostBiasOption), "--cost-bias"),
             ShedUnattainable = parse.GetValue(ShedOption),
+            Replicas = OptionParsing.Positive(parse.GetValue(ReplicasOption), "--replicas"),
+            Router = OptionParsing.Router(parse.GetValue(RouterOption)!),
         };
     }
 
@@ -183,6 +197,8 @@ internal static class SimulateCommand
             Seed = settings.Seed,
             CostBias = settings.CostBias,
             ShedUnattainable = settings.ShedUnattainable,
+            Replicas = settings.Replicas,
+            Router = settings.Router,
             ConfigureOptions = (_, options) => ablation.Apply(options with { Predictor = predictor }),
             KeepRecords = settings.RecordsFile is not null,
         };

@@ -49,6 +49,12 @@ internal sealed record SimulateSettings
     /// <summary>Let the policies that can shed requests whose SLO they cannot meet (they count as missed).</summary>
     public bool ShedUnattainable { get; init; }
 
+    /// <summary>Replicas of the engine (1: one engine).</summary>
+    public int Replicas { get; init; } = 1;
+
+    /// <summary>Router of a fleet (<see cref="Fleet.RouterRegistry"/>).</summary>
+    public string Router { get; init; } = "round-robin";
+
     /// <summary>File for the per-request export, or null.</summary>
     public string? RecordsFile { get; init; }
 
@@ -79,6 +85,8 @@ internal sealed record SimulateSettings
         ["slo_scale"] = Scale.Slo.ToString(CultureInfo.InvariantCulture),
         ["cost_bias"] = CostBias.ToString(CultureInfo.InvariantCulture),
         ["shed_unattainable"] = ShedUnattainable ? "true" : "false",
+        ["replicas"] = Replicas.ToString(CultureInfo.InvariantCulture),
+        ["router"] = Replicas == 1 ? "none" : Router,
     };
 }
 

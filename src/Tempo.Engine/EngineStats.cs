@@ -32,4 +32,26 @@ public sealed class EngineStats
 
     /// <summary>Sum of step durations in seconds.</summary>
     public double BusyS { get; internal set; }
+
+    /// <summary>The counters of several engines added up, as one fleet's.</summary>
+    public static EngineStats Sum(IEnumerable<EngineStats> engines)
+    {
+        ArgumentNullException.ThrowIfNull(engines);
+        var total = new EngineStats();
+        foreach (var e in engines)
+        {
+            total.Steps += e.Steps;
+            total.IdleSteps += e.IdleSteps;
+            total.PrefillTokens += e.PrefillTokens;
+            total.DecodeTokens += e.DecodeTokens;
+            total.SwapOuts += e.SwapOuts;
+            total.SwapIns += e.SwapIns;
+            total.Recomputes += e.Recomputes;
+            total.Submitted += e.Submitted;
+            total.Ended += e.Ended;
+            total.BusyS += e.BusyS;
+        }
+
+        return total;
+    }
 }

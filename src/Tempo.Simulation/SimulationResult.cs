@@ -80,6 +80,12 @@ public sealed record SimulationResult
     /// <summary>How the run ended.</summary>
     public required SimulationOutcome Outcome { get; init; }
 
+    /// <summary>Replicas the workload was spread over (1: one engine).</summary>
+    public int Replicas { get; init; } = 1;
+
+    /// <summary>Router that placed the requests on a fleet; null for one engine.</summary>
+    public string? Router { get; init; }
+
     /// <summary>Simulated steps per wall-clock second.</summary>
     public double StepsPerWallS => WallS > 0 ? Stats.Steps / WallS : 0;
 }

@@ -38,6 +38,12 @@ public sealed record ExperimentPlan
     /// </summary>
     public bool ShedUnattainable { get; init; }
 
+    /// <summary>Replicas of the engine the workload is spread over (1: one engine); the rates are the fleet's.</summary>
+    public int Replicas { get; init; } = 1;
+
+    /// <summary>Router that places requests on the replicas (<see cref="Fleet.RouterRegistry"/>), when there are several.</summary>
+    public string Router { get; init; } = "round-robin";
+
     /// <summary>Seed passed to every scheduler.</summary>
     public int Seed { get; init; }
 

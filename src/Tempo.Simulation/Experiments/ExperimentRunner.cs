@@ -30,6 +30,12 @@ public static class ExperimentRunner
             throw new ArgumentException("an experiment needs at least one policy and one rate");
         }
 
+        if (plan.Replicas < 1)
+        {
+            throw new ArgumentException($"replicas must be at least 1, got {plan.Replicas}");
+        }
+
+        Fleet.RouterRegistry.Create(plan.Router); // an unknown router fails here, before any run
         var workloads = new Workload[plan.Rates.Count];
         for (var i = 0; i < workloads.Length; i++)
         {
@@ -84,12 +90,16 @@ public static class ExperimentRunner
             ShedUnattainable = plan.ShedUnattainable,
             TrueJobGraphs = JobGraphs.FromRequests(workload.Requests),
         };
-        if (plan.ConfigureOptions is { } configure)
+        var schedulers = new Engine.IScheduler[plan.Replicas];
+        for (var i = 0; i < schedulers.Length; i++)
         {
-            options = configure(policy, options);
+            // One call per replica: the options may carry stateful parts (a predictor), each replica gets its own.
+            schedulers[i] = policy.Create(plan.ConfigureOptions is { } configure ? configure(policy, options) : options);
         }
 
-        var sim = SimulationDriver.Run(workload, engine, policy.Create(options), cost, plan.Simulation);
+        var sim = schedulers.Length == 1
+            ? SimulationDriver.Run(workload, engine, schedulers[0], cost, plan.Simulation)
+            : SimulationDriver.RunFleet(workload, engine, schedulers, Fleet.RouterRegistry.Create(plan.Router), cost, plan.Simulation);
         return new RunResult
         {
             Policy = policy.Name,

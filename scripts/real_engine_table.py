@@ -1,0 +1,36 @@
+"""Reads the `tempo bench --format csv` summaries of scripts/real_engine.sh (summary-<target>-run<N>.csv in the given
+folder) and prints a markdown table per run: goodputs, attainment per class, and tempo's ratios to the best of the
+other targets in the same run."""
+import csv
+import glob
+import os
+import re
+import sys
+
+
+def main(folder):
+    runs = {}
+    for path in sorted(glob.glob(os.path.join(folder, "summary-*-run*.csv"))):
+        m = re.match(r"summary-(.+)-run(\d+)\.csv$", os.path.basename(path))
+        rows = list(csv.DictReader(open(path)))
+        if m and rows:
+            runs.setdefault(int(m.group(2)), {})[m.group(1)] = rows[0]
+    for run, at in sorted(runs.items()):
+        print(f"\n**Run {run}**\n")
+        print("| target | service goodput (gain/s) | SLO goodput (/s) | attainment | latency | throughput | collective | jobs met |")
+        print("|---|---|---|---|---|---|---|---|")
+        for target, r in at.items():
+            print(f"| {target} | {float(r['service_goodput']):,.0f} | {float(r['slo_goodput']):.3f} | {float(r['attainment']):.1%} | "
+                  f"{float(r['latency_attainment']):.1%} | {float(r['throughput_attainment']):.1%} | {float(r['collective_attainment']):.1%} | "
+                  f"{r['jobs_met']}/{r['jobs']} |")
+        if "tempo" in at and len(at) > 1:
+            others = {t: r for t, r in at.items() if t != "tempo"}
+            gain_best = max(others, key=lambda t: float(others[t]["service_goodput"]))
+            slo_best = max(others, key=lambda t: float(others[t]["slo_goodput"]))
+            gain = float(at["tempo"]["service_goodput"]) / float(others[gain_best]["service_goodput"])
+            slo = float(at["tempo"]["slo_goodput"]) / float(others[slo_best]["slo_goodput"])
+            print(f"\ntempo / best other: service goodput {gain:.2f}x ({gain_best}), SLO goodput {slo:.2f}x ({slo_best})")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else "docs/results/real-engine")
