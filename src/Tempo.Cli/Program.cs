@@ -17,6 +17,7 @@ public static class Program
         root.Subcommands.Add(CalibrateCommand.Create());
         root.Subcommands.Add(FidelityCommand.Create());
         root.Subcommands.Add(PlanCommand.Create());
+        root.Subcommands.Add(GatewayCommand.Create());
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {
