@@ -153,6 +153,36 @@ public sealed class CalibrateCommandTests : IDisposable
     }
 
     [Theory]
+    [InlineData(new[] { "gateway" }, "at least one backend")]
+    [InlineData(new[] { "gateway", "--backend", "http://127.0.0.1:1", "--policy", "random" }, "unknown router 'random'")]
+    [InlineData(new[] { "gateway", "--backends-file", "absent.txt" }, "does not exist")]
+    [InlineData(new[] { "plan", "--rate", "0" }, "--rate must be a positive number")]
+    [InlineData(new[] { "plan", "--rate", "4", "--target-attainment", "1.5" }, "--target-attainment must be in (0, 1]")]
+    [InlineData(new[] { "plan", "--rate", "4", "--routers", "random" }, "unknown router 'random'")]
+    [InlineData(new[] { "simulate", "--replicas", "0" }, "--replicas must be positive")]
+    public void GatewayAndPlan_BadArguments_ExitCode2(string[] args, string expected)
+    {
+        var (exit, _, stderr) = CliRunner.Run(args);
+
+        Assert.Equal(2, exit);
+        Assert.Contains(expected, stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Plan_SmallFleet_JsonRecordsForEveryPairAndTheReference()
+    {
+        var (exit, stdout, stderr) = CliRunner.Run("plan", "--workload", "mixed", "--rate", "6", "--requests", "60", "--predictor", "fixed",
+            "--policies", "tempo", "--routers", "tempo", "--max-replicas", "8", "--format", "json");
+
+        Assert.True(exit == 0, stderr);
+        var records = System.Text.Json.JsonDocument.Parse(stdout).RootElement.EnumerateArray().ToList();
+        Assert.Equal(["tempo/tempo", "sarathi/round-robin"], records.Select(r => $"{r.GetProperty("policy").GetString()}/{r.GetProperty("router").GetString()}"));
+        Assert.All(records, r => Assert.True(r.GetProperty("attainment").GetDouble() >= 0.9 || r.GetProperty("replicas").ValueKind == System.Text.Json.JsonValueKind.Null));
+        Assert.Equal(0, records[1].GetProperty("saving_vs_sarathi_round_robin").GetDouble());
+        Assert.Contains("replica", stderr, StringComparison.Ordinal);
+    }
+
+    [Theory]
     [InlineData(new[] { "fidelity", "--profile", "llama3.1-8b-a100" }, "nothing to compare")]
     [InlineData(new[] { "fidelity", "--profile", "llama3.1-8b-a100", "--real", "a.csv" }, "go together")]
     [InlineData(new[] { "fidelity", "--profile", "llama3.1-8b-a100", "--steps", "absent.jsonl" }, "no file")]

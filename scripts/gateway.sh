@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Gateway evidence on loopback (docs/BENCHMARKS.md §14, docs/GATEWAY.md):
+#   1. three `tempo serve --engine sim` replicas (policy tempo) behind `tempo gateway`, once per router, with the same
+#      `tempo bench` run each time: attainment and goodputs per class;
+#   2. the same with the tempo router and one replica killed (SIGKILL) mid-run: answered, failed and duplicated counts;
+#   3. overhead: a light chat load straight to one replica and through a gateway in front of it (TTFT p50/p99), and
+#      the most requests per second the gateway passes with tiny answers.
+# Writes docs/results/gateway/. Environment: RATE (12), REQUESTS (240), SEED (42), NO_BUILD=1.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=docs/results/gateway
+mkdir -p "$out"
+[[ -n "${NO_BUILD:-}" ]] || dotnet build src/Tempo.Cli -c Release -v q >/dev/null
+tempo() { dotnet src/Tempo.Cli/bin/Release/net10.0/tempo.dll "$@"; }
+rate=${RATE:-12}
+n=${REQUESTS:-240}
+seed=${SEED:-42}
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT
+
+healthy() { for _ in $(seq 1 150); do curl -sf "$1/health" >/dev/null && return 0; sleep 0.2; done; echo "$1 not healthy" >&2; return 1; }
+replica() { # port (started without the shell function, so that $! is the server itself and SIGKILL reaches it)
+  dotnet src/Tempo.Cli/bin/Release/net10.0/tempo.dll serve --engine sim --policy tempo --port "$1" --stats-interval-s 0 > "$out/replica-$1.log" 2>&1 &
+  pids+=($!)
+  healthy "http://127.0.0.1:$1"
+}
+gateway() { # router port backends...
+  local router=$1 port=$2; shift 2
+  local args=()
+  for b in "$@"; do args+=(--backend "http://127.0.0.1:$b"); done
+  dotnet src/Tempo.Cli/bin/Release/net10.0/tempo.dll gateway "${args[@]}" --policy "$router" --port "$port" > "$out/gateway-$router-$port.log" 2>&1 &
+  gateway_pid=$!
+  pids+=($gateway_pid)
+  healthy "http://127.0.0.1:$port"
+}
+
+for p in 8101 8102 8103; do replica "$p"; done
+port=8110
+for router in round-robin least-loaded tempo; do
+  echo "== $router" >&2
+  gateway "$router" "$port" 8101 8102 8103
+  tempo bench --url "http://127.0.0.1:$port" --workload mixed --rate "$rate" --requests "$n" --seed "$seed" --label "$router" \
+    --format csv > "$out/bench-$router.csv" 2> "$out/bench-$router.log"
+  curl -s "http://127.0.0.1:$port/metrics" > "$out/metrics-$router.txt"
+  kill "$gateway_pid"; wait "$gateway_pid" 2>/dev/null || true
+  port=$((port + 1))
+done
+
+echo "== tempo router, replica 8103 killed mid-run" >&2
+gateway tempo "$port" 8101 8102 8103
+tempo bench --url "http://127.0.0.1:$port" --workload mixed --rate "$rate" --requests "$n" --seed "$seed" --label tempo-one-killed \
+  --format csv --records "$out/records-killed.csv" > "$out/bench-killed.csv" 2> "$out/bench-killed.log" &
+bench_pid=$!
+sleep 12
+kill -9 "${pids[2]}"
+wait "$bench_pid" || true
+curl -s "http://127.0.0.1:$port/metrics" > "$out/metrics-killed.txt"
+kill "$gateway_pid"; wait "$gateway_pid" 2>/dev/null || true
+port=$((port + 1))
+
+echo "== overhead" >&2
+tempo bench --url "http://127.0.0.1:8101" --workload chat --rate 2 --requests 60 --seed "$seed" --label direct --format csv > "$out/overhead-direct.csv" 2>/dev/null
+gateway tempo "$port" 8101
+tempo bench --url "http://127.0.0.1:$port" --workload chat --rate 2 --requests 60 --seed "$seed" --label gateway --format csv > "$out/overhead-gateway.csv" 2>/dev/null
+tempo bench --url "http://127.0.0.1:$port" --workload chat --rate 2 --requests 60 --seed "$seed" --label gateway-2 --format csv > "$out/overhead-gateway-2.csv" 2>/dev/null
+tempo bench --url "http://127.0.0.1:8101" --workload chat --rate 2 --requests 60 --seed "$seed" --label direct-2 --format csv > "$out/overhead-direct-2.csv" 2>/dev/null
+echo "gateway evidence written to $out" >&2
