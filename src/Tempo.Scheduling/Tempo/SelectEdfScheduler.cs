@@ -240,6 +240,9 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
         var typical = _time.TimeFor(prefillSteps, mid, 0);
         var worst = _time.TimeFor(prefillSteps, high, _options.MarginSigmas);
         var firstToken = _time.TimeFor(prefillSteps, 1, _options.MarginSigmas);
+        // Death is for good, so it is judged on the typical first-token time, like a call's on its typical length; the
+        // margin only decides who is at risk (the slot selection sheds on it first, so in practice this rarely differs).
+        var typicalFirstToken = _time.TimeFor(prefillSteps, 1, 0);
 
         double deadline;
         double due; // when the next thing this request owes is due: a stream's next token, else the deadline
@@ -252,7 +255,7 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
                 deadline = r.ArrivalS + slo.TtftS + ((r.Generated + high) * slo.TbtS);
                 due = r.Generated == 0 ? r.ArrivalS + slo.TtftS : r.TokenTimesS[^1] + slo.TbtS;
                 latestStart = due - firstToken;
-                dead = s.SloLost || (r.Generated == 0 ? now + firstToken > due : now > due);
+                dead = s.SloLost || (r.Generated == 0 ? now + typicalFirstToken > due : now > due);
                 if (dead)
                 {
                     s.SloLost = true;
