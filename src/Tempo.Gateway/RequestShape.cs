@@ -39,64 +39,82 @@ internal static class RequestShape
                 return null;
             }
 
-            var stream = root.TryGetProperty("stream", out var s) && s.ValueKind == JsonValueKind.True;
-            var maxTokens = Int(root, "max_completion_tokens") ?? Int(root, "max_tokens") ?? 256;
-            var prompt = PromptTokens(root);
-            var cls = defaultClass;
-            double ttft = defaults.TtftS, tbt = defaults.TbtS, deadline = defaults.DeadlineS;
-            string? job = null;
-            int stage = 0, stageCount = 1;
-            if (Header(headers, "x-llm-d-slo-ttft-ms") is { } h1)
-            {
-                ttft = h1 / 1000;
-            }
-
-            if (Header(headers, "x-llm-d-slo-tpot-ms") is { } h2)
-            {
-                tbt = h2 / 1000;
-            }
-
-            if (root.TryGetProperty("slo", out var slo) && slo.ValueKind == JsonValueKind.Object)
-            {
-                if (slo.TryGetProperty("class", out var c) && c.ValueKind == JsonValueKind.String)
-                {
-                    cls = c.GetString() switch
-                    {
-                        "throughput" => RequestClass.Throughput,
-                        "collective" => RequestClass.Collective,
-                        _ => RequestClass.Latency,
-                    };
-                }
-
-                ttft = (Number(slo, "ttft_ms") ?? (ttft * 1000)) / 1000;
-                tbt = (Number(slo, "tbt_ms") ?? (tbt * 1000)) / 1000;
-                deadline = (Number(slo, "deadline_ms") ?? (deadline * 1000)) / 1000;
-                job = slo.TryGetProperty("job_id", out var j) && j.ValueKind == JsonValueKind.String ? j.GetString() : null;
-                stage = Int(slo, "stage") ?? 0;
-                stageCount = Int(slo, "stage_count") ?? Math.Max(1, stage + 1);
-            }
-
-            var valid = ttft > 0 && tbt > 0 && deadline > 0 && double.IsFinite(ttft + tbt + deadline);
-            if (!valid || (cls == RequestClass.Collective && job is null))
-            {
-                // The replica will refuse this SLO; route it as a default request so it gets that answer quickly.
-                (cls, ttft, tbt, deadline, job) = (defaultClass, defaults.TtftS, defaults.TbtS, defaults.DeadlineS, null);
-            }
-
-            var spec = new RequestSpec
-            {
-                Id = id,
-                ArrivalS = cls == RequestClass.Collective ? jobs.ArrivalOf(job!, nowS) : nowS,
-                Class = cls,
-                Slo = new Slo(ttft, tbt, deadline),
-                PromptTokens = Math.Max(1, prompt),
-                OutputTokens = Math.Max(1, maxTokens),
-                JobId = cls == RequestClass.Collective ? jobs.IdOf(job!) : null,
-                Stage = cls == RequestClass.Collective ? Math.Clamp(stage, 0, Math.Max(0, stageCount - 1)) : 0,
-                StageCount = cls == RequestClass.Collective ? Math.Clamp(stageCount, 1, RequestSpec.MaxStageCount) : 1,
-            };
-            return (spec, job, stream);
+            return Shape(root, headers, id, nowS, defaults, defaultClass, jobs);
         }
+    }
+
+    private static (RequestSpec Spec, string? JobKey, bool Stream)? Shape(JsonElement root, IHeaderDictionary headers, long id, double nowS, Slo defaults, RequestClass defaultClass, JobClock jobs)
+    {
+        try
+        {
+            return Build(root, headers, id, nowS, defaults, defaultClass, jobs);
+        }
+        catch (InvalidOperationException)
+        {
+            // Text the JSON reader cannot decode (a lone surrogate escape): the replica refuses it with its own 400.
+            return null;
+        }
+    }
+
+    private static (RequestSpec Spec, string? JobKey, bool Stream) Build(JsonElement root, IHeaderDictionary headers, long id, double nowS, Slo defaults, RequestClass defaultClass, JobClock jobs)
+    {
+        var stream = root.TryGetProperty("stream", out var s) && s.ValueKind == JsonValueKind.True;
+        var maxTokens = Int(root, "max_completion_tokens") ?? Int(root, "max_tokens") ?? 256;
+        var prompt = PromptTokens(root);
+        var cls = defaultClass;
+        double ttft = defaults.TtftS, tbt = defaults.TbtS, deadline = defaults.DeadlineS;
+        string? job = null;
+        int stage = 0, stageCount = 1;
+        if (Header(headers, "x-llm-d-slo-ttft-ms") is { } h1)
+        {
+            ttft = h1 / 1000;
+        }
+
+        if (Header(headers, "x-llm-d-slo-tpot-ms") is { } h2)
+        {
+            tbt = h2 / 1000;
+        }
+
+        if (root.TryGetProperty("slo", out var slo) && slo.ValueKind == JsonValueKind.Object)
+        {
+            if (slo.TryGetProperty("class", out var c) && c.ValueKind == JsonValueKind.String)
+            {
+                cls = c.GetString() switch
+                {
+                    "throughput" => RequestClass.Throughput,
+                    "collective" => RequestClass.Collective,
+                    _ => RequestClass.Latency,
+                };
+            }
+
+            ttft = (Number(slo, "ttft_ms") ?? (ttft * 1000)) / 1000;
+            tbt = (Number(slo, "tbt_ms") ?? (tbt * 1000)) / 1000;
+            deadline = (Number(slo, "deadline_ms") ?? (deadline * 1000)) / 1000;
+            job = slo.TryGetProperty("job_id", out var j) && j.ValueKind == JsonValueKind.String ? j.GetString() : null;
+            stage = Int(slo, "stage") ?? 0;
+            stageCount = Int(slo, "stage_count") ?? Math.Max(1, stage + 1);
+        }
+
+        var valid = ttft > 0 && tbt > 0 && deadline > 0 && double.IsFinite(ttft + tbt + deadline);
+        if (!valid || (cls == RequestClass.Collective && job is null))
+        {
+            // The replica will refuse this SLO; route it as a default request so it gets that answer quickly.
+            (cls, ttft, tbt, deadline, job) = (defaultClass, defaults.TtftS, defaults.TbtS, defaults.DeadlineS, null);
+        }
+
+        var spec = new RequestSpec
+        {
+            Id = id,
+            ArrivalS = cls == RequestClass.Collective ? jobs.ArrivalOf(job!, nowS) : nowS,
+            Class = cls,
+            Slo = new Slo(ttft, tbt, deadline),
+            PromptTokens = Math.Max(1, prompt),
+            OutputTokens = Math.Max(1, maxTokens),
+            JobId = cls == RequestClass.Collective ? jobs.IdOf(job!) : null,
+            Stage = cls == RequestClass.Collective ? Math.Clamp(stage, 0, Math.Max(0, stageCount - 1)) : 0,
+            StageCount = cls == RequestClass.Collective ? Math.Clamp(stageCount, 1, RequestSpec.MaxStageCount) : 1,
+        };
+        return (spec, job, stream);
     }
 
     private static int PromptTokens(JsonElement root)

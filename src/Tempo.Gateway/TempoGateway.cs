@@ -184,7 +184,18 @@ public sealed class TempoGateway : IAsyncDisposable
         {
             ctx.Request.EnableBuffering(MaxBodyBytes, MaxBodyBytes);
             using var body = new MemoryStream();
-            await ctx.Request.Body.CopyToAsync(body, ctx.RequestAborted);
+            try
+            {
+                await ctx.Request.Body.CopyToAsync(body, ctx.RequestAborted);
+            }
+            catch (BadHttpRequestException e)
+            {
+                // A body over the limit (sent without a length, so Kestrel could not refuse it up front) or cut short.
+                metrics.Refused("bad_request");
+                await Error(ctx, e.StatusCode, $"The request body could not be read: {e.Message}", e.StatusCode == StatusCodes.Status413PayloadTooLarge ? "body_too_large" : "bad_request");
+                return;
+            }
+
             ctx.Request.Body.Position = 0;
             var shape = RequestShape.Read(body.GetBuffer().AsSpan(0, (int)body.Length), ctx.Request.Headers, id, nowS, options.DefaultSlo, RequestClass.Latency, jobs);
             spec = shape?.Spec ?? Fallback(id, nowS, options);

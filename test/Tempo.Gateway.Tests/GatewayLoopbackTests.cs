@@ -155,6 +155,52 @@ public sealed class GatewayLoopbackTests
         Assert.Equal(HttpStatusCode.ServiceUnavailable, (await http.PostAsync("v1/chat/completions", Chat(2))).StatusCode);
     }
 
+    [Theory]
+    [InlineData("{oops")]
+    [InlineData("[1,2,3]")]
+    [InlineData("""{"model":"sim-llama3.1-8b-a100","messages":"not an array","max_tokens":4}""")]
+    [InlineData("""{"model":"sim-llama3.1-8b-a100","prompt":"hi","max_tokens":"four"}""")]
+    [InlineData("""{"model":"sim-llama3.1-8b-a100","prompt":"hi","max_tokens":-5}""")]
+    [InlineData("""{"model":"sim-llama3.1-8b-a100","prompt":"hi","max_tokens":4,"slo":{"class":"collective","ttft_ms":-1,"deadline_ms":1e400}}""")]
+    [InlineData("""{"model":"sim-llama3.1-8b-a100","prompt":"hi","max_tokens":4,"slo":{"class":7,"stage":99999999999,"stage_count":"x"}}""")]
+    [InlineData("""{"model":"sim-llama3.1-8b-a100","prompt":"\ud800","max_tokens":4}""")]
+    public async Task HostileBody_TheReplicasOwnErrorPassesThrough_AndTheGatewayStaysHealthy(string body)
+    {
+        await using var a = await Replica();
+        await using var gateway = await Gateway([a]);
+        using var http = new HttpClient { BaseAddress = gateway.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
+
+        var response = await http.PostAsync("v1/completions", new StringContent(body, Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.True(JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.TryGetProperty("error", out _));
+        Assert.Equal(HttpStatusCode.OK, (await http.PostAsync("v1/chat/completions", Chat(2))).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("health")).StatusCode);
+    }
+
+    [Fact]
+    public async Task HugeBody_IsRefusedBeforeReachingAReplica_AndTheGatewayStaysHealthy()
+    {
+        await using var a = await Replica();
+        await using var gateway = await Gateway([a]);
+        using var http = new HttpClient { BaseAddress = gateway.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
+        var huge = "{\"prompt\":\"" + new string('x', 5 * 1024 * 1024) + "\"}";
+
+        // Kestrel answers 413 from the Content-Length and closes the connection; the client may see that as a broken pipe.
+        try
+        {
+            var response = await http.PostAsync("v1/completions", new StringContent(huge, Encoding.UTF8, "application/json"));
+            Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        }
+        catch (HttpRequestException)
+        {
+            // Refused before the client finished sending.
+        }
+
+        Assert.Equal(0, a.Engine.Steps);
+        Assert.Equal(HttpStatusCode.OK, (await http.PostAsync("v1/chat/completions", Chat(2))).StatusCode);
+    }
+
     private static async Task<string> ReadToEnd(StreamReader reader)
     {
         try
