@@ -28,15 +28,31 @@ public readonly record struct ReplicaLoad(
     public int Live => Running + Waiting + Swapped;
 
     /// <summary>
-    /// Predicted time until a new request with <paramref name="promptTokens"/> gets its first token here: the wait for a
-    /// batch slot (requests beyond the batch leave one slot per <see cref="ServiceS"/> / batch), the prefill chunks of
-    /// the backlog ahead of it and of its own prompt, and one decode step.
+    /// Predicted wait of a new request for a batch slot here: requests beyond the batch leave one slot per
+    /// <see cref="ServiceS"/> / batch.
     /// </summary>
-    public double PredictedTtftS(int promptTokens)
+    public double SlotWaitS
     {
-        var ahead = Live - MaxBatch + 1;
-        var slotWait = ahead > 0 ? ahead * ServiceS / MaxBatch : 0;
+        get
+        {
+            var ahead = Live - MaxBatch + 1;
+            return ahead > 0 ? ahead * ServiceS / MaxBatch : 0;
+        }
+    }
+
+    /// <summary>
+    /// Predicted time until a new request with <paramref name="promptTokens"/> gets its first token here: the wait for a
+    /// batch slot (<see cref="SlotWaitS"/>) and <see cref="FirstTokenOnceStartedS"/>.
+    /// </summary>
+    public double PredictedTtftS(int promptTokens) => SlotWaitS + FirstTokenOnceStartedS(promptTokens);
+
+    /// <summary>
+    /// Predicted time from a batch slot to the first token: the prefill chunks of the backlog ahead of it and of its own
+    /// prompt, and one decode step.
+    /// </summary>
+    public double FirstTokenOnceStartedS(int promptTokens)
+    {
         var chunks = Math.Ceiling((PrefillBacklogTokens + promptTokens) / (double)Math.Max(1, TokenBudget));
-        return slotWait + ((chunks + 1) * StepS);
+        return (chunks + 1) * StepS;
     }
 }

@@ -20,18 +20,27 @@ internal enum Refusal
 }
 
 /// <summary>One request held by the gateway until a replica has room for it.</summary>
-internal sealed class QueuedRequest(RequestSpec spec, double dueS, long order)
+/// <param name="spec">The request as the router sees it.</param>
+/// <param name="price">Its due time, lead, hold time and value, priced on the replica that serves it best.</param>
+/// <param name="order">Arrival order, the tie-break.</param>
+internal sealed class QueuedRequest(RequestSpec spec, QueuedPrice price, long order)
 {
     private readonly TaskCompletionSource<Replica> _placed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>The request as the router sees it (class, SLO, prompt estimate, max_tokens, job).</summary>
     public RequestSpec Spec { get; } = spec;
 
-    /// <summary>When it must start to meet its SLO: the gateway's queue order (least laxity first).</summary>
-    public double DueS { get; } = dueS;
+    /// <summary>Its due time, lead, hold time and value when it was queued.</summary>
+    public QueuedPrice Price { get; } = price;
+
+    /// <summary>When it must get an in-flight slot to meet its SLO: the gateway's queue order while not overloaded (least laxity first).</summary>
+    public double LatestStartS => Price.DueS - Price.LeadS;
 
     /// <summary>Arrival order, the tie-break.</summary>
     public long Order { get; } = order;
+
+    /// <summary>When it was placed on its replica (the gateway's clock).</summary>
+    public double PlacedS { get; private set; }
 
     /// <summary>Completes with the replica the request was placed on.</summary>
     public Task<Replica> Placed => _placed.Task;
@@ -42,32 +51,51 @@ internal sealed class QueuedRequest(RequestSpec spec, double dueS, long order)
     /// <summary>True once the slot was given back (or the request left the queue), so it is given back only once.</summary>
     public bool Done { get; set; }
 
-    internal void Place(Replica replica)
+    internal void Place(Replica replica, double nowS)
     {
         Replica = replica;
+        PlacedS = nowS;
         _placed.TrySetResult(replica);
     }
 
     internal void Fail(Exception e) => _placed.TrySetException(e);
 }
 
+/// <summary>What the gateway knows of a queued request's timing and worth, from the replica that serves it best.</summary>
+/// <param name="DueS">When what it owes is due: a stream's first token, a call's whole answer.</param>
+/// <param name="LeadS">Predicted time from its start on that replica to what it owes.</param>
+/// <param name="HoldS">Predicted time it holds an in-flight slot there (its whole answer).</param>
+/// <param name="Value">Service gain of its whole answer (prompt and <c>max_tokens</c>) plus the mean of arrivals so far.</param>
+internal readonly record struct QueuedPrice(double DueS, double LeadS, double HoldS, double Value)
+{
+    /// <summary>Value per second of slot it holds.</summary>
+    public double Density => Value / Math.Max(HoldS, 1e-6);
+}
+
 /// <summary>
-/// The gateway's own queue. Requests wait here, most urgent first (latest start time, as the engine-level
-/// <c>tempo</c> policy orders safe requests), and are placed on a replica by the router only when that replica has
+/// The gateway's own queue. Requests wait here and are placed on a replica by the router only when that replica has
 /// room under its in-flight budget. Ordering at the gateway would be lost if every request were forwarded at once to
-/// an FCFS engine; holding them here keeps it. Every queued request is placed or removed exactly once, and no
-/// replica ever holds more than its budget from here. Thread-safe: one lock guards the queue and the replicas'
-/// counters.
+/// an FCFS engine; holding them here keeps it. The order is the engine-level <c>tempo</c> policy's, through the same
+/// <see cref="SlotSchedule"/>: the waiting requests are list-scheduled onto the fleet's in-flight slots in latest-start
+/// order; while every one fits, they go least laxity first; once some cannot start in time (overload), the safe ones go
+/// by value per second of slot, then those at risk. Every queued request is placed or removed exactly once, and no
+/// replica ever holds more than its budget from here. Thread-safe: one lock guards the queue and the replicas' counters.
 /// </summary>
 internal sealed class DispatchQueue(IRouter router, int maxQueue, int inFlightCap, int inFlightSlack, int tokenBudget, Func<double> nowS)
 {
     private readonly Lock _gate = new();
     private readonly SortedSet<QueuedRequest> _waiting = new(Comparer<QueuedRequest>.Create(static (a, b) =>
     {
-        var c = a.DueS.CompareTo(b.DueS);
+        var c = a.LatestStartS.CompareTo(b.LatestStartS);
         return c != 0 ? c : a.Order.CompareTo(b.Order);
     }));
 
+    private readonly HashSet<QueuedRequest> _inFlight = [];
+    private readonly SlotSchedule _slots = new();
+    private readonly List<(QueuedRequest Entry, (double, double) Key)> _ranked = [];
+    private readonly List<QueuedRequest> _serviceOrder = [];
+    private double _valueSum;
+    private long _valueCount;
     private readonly List<Replica> _replicas = [];
     private readonly List<Replica> _open = [];
     private readonly List<ReplicaLoad> _loads = [];
@@ -170,19 +198,23 @@ internal sealed class DispatchQueue(IRouter router, int maxQueue, int inFlightCa
                 return (null, Refusal.QueueFull);
             }
 
-            var best = double.NegativeInfinity;
-            foreach (var load in _loads)
+            var best = 0;
+            var bestMargin = double.NegativeInfinity;
+            for (var i = 0; i < _loads.Count; i++)
             {
-                best = Math.Max(best, SloAwareRouter.Margin(spec, now, load));
+                var margin = SloAwareRouter.Margin(spec, now, _loads[i]);
+                if (margin > bestMargin)
+                {
+                    (best, bestMargin) = (i, margin);
+                }
             }
 
-            if (shed && best < 0)
+            if (shed && bestMargin < 0)
             {
                 return (null, Refusal.SloUnattainable);
             }
 
-            // Latest start: now plus the margin on the replica that serves the request best.
-            var entry = new QueuedRequest(spec, double.IsFinite(best) ? now + best : now, _order++);
+            var entry = new QueuedRequest(spec, Price(spec, now, _loads[best]), _order++);
             _waiting.Add(entry);
             Dispatch();
             return (entry, Refusal.None);
@@ -229,6 +261,7 @@ internal sealed class DispatchQueue(IRouter router, int maxQueue, int inFlightCa
             }
 
             entry.Done = true;
+            _inFlight.Remove(entry);
             if (entry.Replica is { } r)
             {
                 r.InFlight--;
@@ -257,7 +290,7 @@ internal sealed class DispatchQueue(IRouter router, int maxQueue, int inFlightCa
             }
 
             Release(entry, started: false);
-            var again = new QueuedRequest(entry.Spec, entry.DueS, entry.Order);
+            var again = new QueuedRequest(entry.Spec, entry.Price, entry.Order);
             _waiting.Add(again);
             Dispatch();
             return again;
@@ -287,10 +320,33 @@ internal sealed class DispatchQueue(IRouter router, int maxQueue, int inFlightCa
         }
     }
 
-    // Places waiting requests, most urgent first, while some replica has room; the router picks among those.
+    // The request's due time, lead, hold and value on the replica that serves it best; its arrival adds to the mean
+    // value, the per-request bonus that makes finishing a request count as well as its tokens. Lead and hold start
+    // when it gets an in-flight slot: the wait for one is what the slot schedule models.
+    private QueuedPrice Price(RequestSpec spec, double now, ReplicaLoad load)
+    {
+        var ttft = load.FirstTokenOnceStartedS(spec.PromptTokens);
+        var hold = ttft + (Math.Max(0, spec.OutputTokens - 1) * load.StepS);
+        var value = GainWeights.Paper.Of(spec.PromptTokens, spec.OutputTokens);
+        _valueSum += value;
+        _valueCount++;
+        return spec.Class == RequestClass.Latency
+            ? new QueuedPrice(now + spec.Slo.TtftS, ttft, hold, value + (_valueSum / _valueCount))
+            : new QueuedPrice(spec.ArrivalS + spec.Slo.DeadlineS, hold, hold, value + (_valueSum / _valueCount));
+    }
+
+    // Places waiting requests in the service order while some replica has room; the router picks among those.
     private void Dispatch()
     {
-        while (_waiting.Count > 0)
+        OpenReplicas(requireRoom: true);
+        if (_waiting.Count == 0 || _open.Count == 0)
+        {
+            return;
+        }
+
+        // Dispatch runs under the lock and placing completes no continuation inline, so the list is not reused while
+        // this loop reads it.
+        foreach (var next in Ranked())
         {
             OpenReplicas(requireRoom: true);
             if (_open.Count == 0)
@@ -298,8 +354,8 @@ internal sealed class DispatchQueue(IRouter router, int maxQueue, int inFlightCa
                 return;
             }
 
-            var next = _waiting.Min!;
-            var pick = router.Pick(next.Spec, nowS(), _loads);
+            var now = nowS();
+            var pick = router.Pick(next.Spec, now, _loads);
             if (pick < 0 || pick >= _open.Count)
             {
                 throw new InvalidOperationException($"router '{router.Name}' picked replica {pick} of {_open.Count}");
@@ -307,11 +363,74 @@ internal sealed class DispatchQueue(IRouter router, int maxQueue, int inFlightCa
 
             var replica = _open[pick];
             _waiting.Remove(next);
+            _inFlight.Add(next);
             replica.InFlight++;
             replica.Forwarded++;
             replica.UnstartedPromptTokens += next.Spec.PromptTokens;
-            next.Place(replica);
+            next.Place(replica, now);
         }
+    }
+
+    // The waiting requests in service order. The slot schedule runs over every usable replica's budget: a slot held by
+    // a request in flight frees when its predicted hold ends. While nothing is shed the order is the queue's own
+    // (latest start first) and is returned as it stands.
+    private List<QueuedRequest> Ranked()
+    {
+        var now = nowS();
+        _slots.Begin(now);
+        OpenReplicas(requireRoom: false);
+        foreach (var replica in _open)
+        {
+            var budget = replica.Budget(inFlightCap, inFlightSlack);
+            for (var i = replica.InFlight; i < budget; i++)
+            {
+                _slots.AddSlot(now);
+            }
+        }
+
+        foreach (var e in _inFlight)
+        {
+            if (e.Replica is { Healthy: true, Retired: false })
+            {
+                _slots.AddSlot(e.PlacedS + e.Price.HoldS);
+            }
+        }
+
+        _ranked.Clear();
+        var atRisk = 0;
+        foreach (var e in _waiting)
+        {
+            // At risk (tier 1) when even a start now is too late, or when the slot schedule cannot start it in time.
+            var tier = now > e.LatestStartS ? 1 : 0;
+            if (tier == 0 && !_slots.TryPlace(e.Price.LeadS, e.Price.HoldS, e.Price.DueS))
+            {
+                tier = 1;
+            }
+
+            atRisk += tier;
+            _ranked.Add((e, (tier, e.LatestStartS)));
+        }
+
+        var overloaded = _slots.Overloaded(atRisk, double.NegativeInfinity);
+        for (var i = 0; i < _ranked.Count; i++)
+        {
+            var (e, (tier, latestStart)) = _ranked[i];
+            _ranked[i] = (e, SlotSchedule.OrderKey((int)tier, latestStart, e.Price.Density, overloaded));
+        }
+
+        _ranked.Sort(static (a, b) =>
+        {
+            var c = a.Key.CompareTo(b.Key);
+            return c != 0 ? c : a.Entry.Order.CompareTo(b.Entry.Order);
+        });
+        _serviceOrder.Clear();
+        foreach (var (e, _) in _ranked)
+        {
+            _serviceOrder.Add(e);
+        }
+
+        _ranked.Clear();
+        return _serviceOrder;
     }
 
     private void OpenReplicas(bool requireRoom)

@@ -38,6 +38,54 @@ public class DispatchQueueTests
         Assert.False(loose.Placed.IsCompleted);
     }
 
+    private static RequestSpec Call(long id, int outputTokens, double deadlineS) => new()
+    {
+        Id = id,
+        ArrivalS = 0,
+        Class = RequestClass.Throughput,
+        Slo = new Slo(1, 0.1, deadlineS),
+        PromptTokens = 50,
+        OutputTokens = outputTokens,
+    };
+
+    [Fact]
+    public void WhileEverythingFits_TheLeastLaxityGoesFirst()
+    {
+        var q = Queue(cap: 1);
+        q.AddOrRevive("a", new Uri("http://a/"));
+        var (first, _) = q.Enqueue(Call(1, 20, 100), shed: false);
+
+        // Both fit one after the other on the one slot: the long call must start first to make its deadline.
+        var (longCall, _) = q.Enqueue(Call(2, 2_000, 45), shed: false);
+        var (shortCall, _) = q.Enqueue(Call(3, 10, 46), shed: false);
+        q.Release(first!, started: true);
+
+        Assert.True(longCall!.Placed.IsCompletedSuccessfully);
+        Assert.False(shortCall!.Placed.IsCompleted);
+    }
+
+    [Fact]
+    public void UnderOverload_TheSafeRequestsGoByValuePerSecondOfSlot()
+    {
+        var q = Queue(cap: 1);
+        q.AddOrRevive("a", new Uri("http://a/"));
+        var (first, _) = q.Enqueue(Call(1, 20, 100), shed: false);
+
+        // A second long call cannot start before 50 s once the first long one holds the slot for ~41 s: the slot
+        // schedule sheds it, the queue is overloaded, and the short call (far more gain per second of slot) goes
+        // first, though its latest start is later; the long call still fits after it.
+        var (longCall, _) = q.Enqueue(Call(2, 2_000, 45), shed: false);
+        var (secondLong, _) = q.Enqueue(Call(3, 2_000, 50), shed: false);
+        var (shortCall, _) = q.Enqueue(Call(4, 10, 46), shed: false);
+        q.Release(first!, started: true);
+
+        Assert.True(shortCall!.Placed.IsCompletedSuccessfully);
+        Assert.False(longCall!.Placed.IsCompleted);
+        q.Release(shortCall, started: true);
+        Assert.True(longCall.Placed.IsCompletedSuccessfully);
+        Assert.False(secondLong!.Placed.IsCompleted);
+    }
+
     [Fact]
     public void QueueBound_RefusesTheNextRequest()
     {

@@ -22,11 +22,6 @@ namespace Tempo.Scheduling.Tempo;
 /// </summary>
 internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
 {
-    // A shed in the last second still means overload. Shed requests leave the queue, and with them the backlog of
-    // at-risk requests that signalled overload; without this memory the order fell back to urgency under overload
-    // (measured on prefill-heavy at 12/s: attainment 0.48 with shedding and no memory, 0.61 with it, 0.55 unshed).
-    private const double ShedMemoryS = 1.0;
-
     private readonly SelectEdfOptions _options;
     private readonly ILengthPredictor _predictor;
     private readonly GainWeights _weights = GainWeights.Paper;
@@ -35,7 +30,7 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
     private bool _lastHadPrefill;
     private bool _overloaded;
     private double _lastShedS = double.NegativeInfinity;
-    private readonly PriorityQueue<double, double> _slots = new();
+    private readonly SlotSchedule _slots = new();
     private readonly List<EngineRequest> _queued = [];
     private double _valueSum;
     private long _valueCount;
@@ -95,7 +90,7 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
         var s = StateOf(r);
         // Urgency order only while every live request is safely feasible; once any is at risk or lost the machine is
         // overloaded, and value density decides (measured: +22-25% SLO goodput at 2-3x load on the mix).
-        return (s.Tier, s.Tier == 0 && _options.UrgencyOrder && !_overloaded ? s.LatestStartS : -s.Density);
+        return SlotSchedule.OrderKey(s.Tier, s.LatestStartS, s.Density, _overloaded || !_options.UrgencyOrder);
     }
 
     /// <inheritdoc />
@@ -168,26 +163,25 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
         // on its own length bound, or a runner that outgrew its estimate, is not load (measured: switching on any
         // request at risk cost up to 8% SLO goodput against EDF at moderate load). A backlog of more queued requests
         // at risk than the batch can hold is overload too, even when none of the few still feasible is shed.
-        _overloaded = SelectBySlots(view, now) > 0 || queuedAtRisk > view.Config.MaxBatch || _lastShedS > now - ShedMemoryS;
+        SelectBySlots(view, now);
+        _overloaded = _slots.Overloaded(queuedAtRisk, _lastShedS);
     }
 
     // List-schedules the queued feasible requests in latest-start order onto the batch's slots (each runner holds its
     // slot for its remaining typical time). A request that would miss its due time in that schedule is shed to tier 1
     // and takes no slot, so the requests behind it are judged on the capacity that is really left.
-    private int SelectBySlots(SchedulerView view, double now)
+    private void SelectBySlots(SchedulerView view, double now)
     {
-        var shed = 0;
-        _slots.Clear();
+        _slots.Begin(now);
         var running = view.Running;
         for (var i = 0; i < running.Count; i++)
         {
-            var free = now + StateOf(running[i]).TypicalS;
-            _slots.Enqueue(free, free);
+            _slots.AddSlot(now + StateOf(running[i]).TypicalS);
         }
 
         for (var i = running.Count; i < view.Config.MaxBatch; i++)
         {
-            _slots.Enqueue(now, now);
+            _slots.AddSlot(now);
         }
 
         _queued.Clear();
@@ -207,23 +201,13 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
         foreach (var r in _queued)
         {
             var s = StateOf(r);
-            var start = Math.Max(now, _slots.Peek());
-            var ok = r.Spec.Class == RequestClass.Latency ? start + s.FirstTokenS <= s.DueS : start + s.TypicalS <= s.DueS;
-            if (ok)
-            {
-                _slots.Dequeue();
-                var free = start + s.TypicalS;
-                _slots.Enqueue(free, free);
-            }
-            else
+            var lead = r.Spec.Class == RequestClass.Latency ? s.FirstTokenS : s.TypicalS;
+            if (!_slots.TryPlace(lead, s.TypicalS, s.DueS))
             {
                 s.Tier = 1;
                 s.ShedForSlot = true;
-                shed++;
             }
         }
-
-        return shed;
     }
 
     // Remaining work in time, deadline, value and tier (0 feasible, 2 SLO-dead) of one request.
