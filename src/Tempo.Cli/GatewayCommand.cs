@@ -16,13 +16,14 @@ internal static class GatewayCommand
     private static readonly Option<string?> ApiKeyOption = new("--api-key") { Description = "require 'Authorization: Bearer KEY' on /v1/* (not forwarded)" };
     private static readonly Option<int> MaxQueueOption = new("--max-queue") { Description = "most requests held at the gateway; more get 429 queue_full", DefaultValueFactory = _ => 1024 };
     private static readonly Option<int> MaxInFlightOption = new("--max-in-flight") { Description = "most requests in flight per replica (the cap; the budget follows the replica's reported batch + 2)", DefaultValueFactory = _ => 64 };
+    private static readonly Option<bool> SetPriorityOption = new("--set-priority") { Description = "add vLLM's request priority (the latest start in ms, lower first) to requests that carry none, for backends that schedule by it" };
     private static readonly Option<bool> ShedOption = new("--shed-unattainable") { Description = "answer 429 slo_unattainable when no replica is predicted to meet a request's SLO" };
 
     /// <summary>Builds the command.</summary>
     public static Command Create()
     {
         var command = new Command("gateway", "Serve an OpenAI-compatible gateway that queues, routes and sheds requests across several replicas (tempo serve, vLLM, llama-server).");
-        foreach (var option in new Option[] { BackendOption, BackendsFileOption, HostOption, PortOption, PolicyOption, ApiKeyOption, MaxQueueOption, MaxInFlightOption, ShedOption })
+        foreach (var option in new Option[] { BackendOption, BackendsFileOption, HostOption, PortOption, PolicyOption, ApiKeyOption, MaxQueueOption, MaxInFlightOption, ShedOption, SetPriorityOption })
         {
             command.Options.Add(option);
         }
@@ -55,6 +56,7 @@ internal static class GatewayCommand
             MaxQueue = OptionParsing.Positive(parse.GetValue(MaxQueueOption), "--max-queue"),
             MaxInFlightPerReplica = OptionParsing.Positive(parse.GetValue(MaxInFlightOption), "--max-in-flight"),
             ShedUnattainable = parse.GetValue(ShedOption),
+            SetPriority = parse.GetValue(SetPriorityOption),
         };
         if (options.BackendsFile is { } file && !File.Exists(file))
         {

@@ -35,6 +35,14 @@ public sealed record GatewayOptions
     /// <summary>Answer 429 <c>slo_unattainable</c> when no replica is predicted to meet a request's SLO.</summary>
     public bool ShedUnattainable { get; init; }
 
+    /// <summary>
+    /// Set vLLM's request <c>priority</c> (lower is served first) on every generation request that has none: its latest
+    /// start time in milliseconds on the gateway's clock, so a backend that schedules by priority (vLLM with
+    /// <c>--scheduling-policy priority</c>, <c>tempo serve --policy priority</c>) keeps the least-laxity order among
+    /// what it holds. Off by default: a backend that ignores it is unaffected, one that reads it differently is.
+    /// </summary>
+    public bool SetPriority { get; init; }
+
     /// <summary>SLO of a request that declares none (as <c>tempo serve</c>'s default).</summary>
     public Slo DefaultSlo { get; init; } = new(1.0, 0.1, 10.0);
 

@@ -104,8 +104,7 @@ public sealed class TempoGateway : IAsyncDisposable
         {
             proxy.Use(async (ctx, next) =>
             {
-                var now = clock.Elapsed.TotalSeconds;
-                await Forward(ctx, next, queue, options, metrics, jobs, Interlocked.Increment(ref ids), now);
+                await Forward(ctx, next, queue, options, metrics, jobs, Interlocked.Increment(ref ids), () => clock.Elapsed.TotalSeconds);
             });
             proxy.UsePassiveHealthChecks();
         });
@@ -166,8 +165,9 @@ public sealed class TempoGateway : IAsyncDisposable
 
     // Queues one request, waits for its replica, forwards it there, and puts it back in the queue if that replica
     // failed before any byte of the answer reached the client.
-    private static async Task Forward(HttpContext ctx, Func<Task> next, DispatchQueue queue, GatewayOptions options, GatewayMetrics metrics, JobClock jobs, long id, double nowS)
+    private static async Task Forward(HttpContext ctx, Func<Task> next, DispatchQueue queue, GatewayOptions options, GatewayMetrics metrics, JobClock jobs, long id, Func<double> clock)
     {
+        var nowS = clock();
         if (!Authorized(ctx, options))
         {
             metrics.Refused("unauthorized");
@@ -180,6 +180,7 @@ public sealed class TempoGateway : IAsyncDisposable
         var path = ctx.Request.Path.Value ?? "";
         var generation = HttpMethods.IsPost(ctx.Request.Method) && (path.EndsWith("/chat/completions", StringComparison.Ordinal) || path.EndsWith("/completions", StringComparison.Ordinal));
         RequestSpec spec;
+        var stream = false;
         if (generation)
         {
             ctx.Request.EnableBuffering(MaxBodyBytes, MaxBodyBytes);
@@ -199,6 +200,7 @@ public sealed class TempoGateway : IAsyncDisposable
             ctx.Request.Body.Position = 0;
             var shape = RequestShape.Read(body.GetBuffer().AsSpan(0, (int)body.Length), ctx.Request.Headers, id, nowS, options.DefaultSlo, RequestClass.Latency, jobs);
             spec = shape?.Spec ?? Fallback(id, nowS, options);
+            stream = shape?.Stream ?? false;
         }
         else
         {
@@ -222,6 +224,13 @@ public sealed class TempoGateway : IAsyncDisposable
                 metrics.Refused("no_replica");
                 await Error(ctx, StatusCodes.Status503ServiceUnavailable, "No healthy replica is available.", "unavailable");
                 return;
+        }
+
+        if (generation && options.SetPriority && PriorityField.Add(ctx.Request.Body, PriorityField.Of(entry!.LatestStartS)) is { } withPriority)
+        {
+            ctx.Response.RegisterForDispose(withPriority);
+            ctx.Request.Body = withPriority;
+            ctx.Request.ContentLength = withPriority.Length;
         }
 
         var started = false;
@@ -266,8 +275,25 @@ public sealed class TempoGateway : IAsyncDisposable
                     ctx.Request.Body.Position = 0;
                 }
 
-                await next();
+                // The answer is read on its way to the client, to score it as the client sees it.
+                var observer = new AnswerObserver(stream, clock);
+                var body = ctx.Response.Body;
+                ctx.Response.Body = new ObservedBody(body, observer);
+                try
+                {
+                    await next();
+                }
+                finally
+                {
+                    ctx.Response.Body = body;
+                }
+
                 var error = ctx.Features.Get<IForwarderErrorFeature>();
+                if (generation && (error is null || ctx.Response.HasStarted) && ctx.Response.StatusCode is >= 200 and < 300)
+                {
+                    metrics.Ended(SloVerdict.Score(observer.Complete(spec, nowS), GainWeights.Paper));
+                }
+
                 if (error is null)
                 {
                     return;

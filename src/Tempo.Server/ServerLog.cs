@@ -1,5 +1,7 @@
 using Microsoft.Extensions.Logging;
 
+using Tempo.Core;
+
 namespace Tempo.Server;
 
 /// <summary>The server's log lines, source-generated so disabled levels cost nothing per request.</summary>

@@ -56,6 +56,58 @@ public sealed class GatewayLoopbackTests
     }
 
     [Fact]
+    public async Task PerClassCounters_ScoreEachAnswerAsTheClientSawIt()
+    {
+        await using var a = await Replica();
+        await using var gateway = await Gateway([a]);
+        using var http = new HttpClient { BaseAddress = gateway.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
+        const string loose = ""","slo":{"class":"latency","ttft_ms":20000,"tbt_ms":10000}""";
+        const string impossible = ""","slo":{"class":"throughput","deadline_ms":0.001}""";
+
+        var answers = await Task.WhenAll([
+            .. Enumerable.Range(0, 3).Select(_ => http.PostAsync("v1/chat/completions", Chat(5, stream: true, loose))),
+            .. Enumerable.Range(0, 2).Select(_ => http.PostAsync("v1/chat/completions", Chat(5, extra: impossible))),
+        ]);
+        Assert.All(answers, r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
+        foreach (var r in answers)
+        {
+            await r.Content.ReadAsStringAsync();
+        }
+
+        // The gateway scores an answer once the replica's response has ended, just after the client read it.
+        var until = DateTime.UtcNow.AddSeconds(20);
+        while (Sample(gateway.MetricsText, "tempo_slo_missed_total{class=\"throughput\"}") < 2 && DateTime.UtcNow < until)
+        {
+            await Task.Delay(20);
+        }
+
+        var text = gateway.MetricsText;
+        Assert.Equal(3, Sample(text, "tempo_slo_attained_total{class=\"latency\"}"));
+        Assert.Equal(0, Sample(text, "tempo_slo_missed_total{class=\"latency\"}"));
+        Assert.Equal(2, Sample(text, "tempo_slo_missed_total{class=\"throughput\"}"));
+        Assert.Equal(0, Sample(text, "tempo_service_gain_total{class=\"throughput\"}"));
+        Assert.True(Sample(text, "tempo_service_gain_total{class=\"latency\"}") >= 3 * 8 * 5, text);
+    }
+
+    [Fact]
+    public async Task SetPriority_TheRewrittenBodyIsServed()
+    {
+        await using var a = await Replica();
+        await using var gateway = await Gateway([a], o => o with { SetPriority = true });
+        using var http = new HttpClient { BaseAddress = gateway.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
+
+        var answer = await http.PostAsync("v1/chat/completions", Chat(3));
+
+        Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
+        var body = JsonDocument.Parse(await answer.Content.ReadAsStringAsync()).RootElement;
+        Assert.Equal(3, body.GetProperty("usage").GetProperty("completion_tokens").GetInt32());
+    }
+
+    private static double Sample(string metrics, string series) =>
+        metrics.Split('\n').Where(l => l.StartsWith(series + " ", StringComparison.Ordinal))
+            .Select(l => double.Parse(l[(series.Length + 1)..], System.Globalization.CultureInfo.InvariantCulture)).FirstOrDefault();
+
+    [Fact]
     public async Task Stream_PassesThroughTokenByToken()
     {
         await using var a = await Replica();

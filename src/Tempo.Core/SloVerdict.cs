@@ -1,8 +1,6 @@
-using Tempo.Core;
+namespace Tempo.Core;
 
-namespace Tempo.Server;
-
-/// <summary>One finished request as the server reports it: its record, SLO verdict and service gain.</summary>
+/// <summary>One finished request as a server or the gateway reports it: its record, SLO verdict and service gain.</summary>
 /// <param name="Record">Arrival, token times and how it ended.</param>
 /// <param name="SloMet">Whether its SLO was met (see <see cref="SloVerdict"/>).</param>
 /// <param name="ServiceGain">Weighted tokens delivered within the SLO.</param>
@@ -18,7 +16,7 @@ public static class SloVerdict
     /// <summary>Scores one finished request.</summary>
     /// <remarks>
     /// A collective call is judged alone against its job's deadline, counted from the job's first call seen by
-    /// this server: the server cannot know whether later stages will make it. RunMetrics, which sees whole jobs,
+    /// the server or gateway that scores it: neither can know whether later stages will make it. RunMetrics, which sees whole jobs,
     /// also fails calls of a job that misses its deadline later.
     /// </remarks>
     public static RequestOutcome Score(RequestRecord record, GainWeights weights)
