@@ -5,10 +5,10 @@
 #   2. the same with the tempo router and one replica killed (SIGKILL) mid-run: answered, failed and duplicated counts;
 #   3. overhead: a light chat load straight to one replica and through a gateway in front of it (TTFT p50/p99), and
 #      the most requests per second the gateway passes with tiny answers.
-# Writes docs/results/gateway/. Environment: RATE (12), REQUESTS (240), SEED (42), NO_BUILD=1.
+# Writes docs/results/gateway/ (or OUT). Environment: RATE (12), REQUESTS (240), SEED (42), OUT, NO_BUILD=1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-out=docs/results/gateway
+out=${OUT:-docs/results/gateway}
 mkdir -p "$out"
 [[ -n "${NO_BUILD:-}" ]] || dotnet build src/Tempo.Cli -c Release -v q >/dev/null
 tempo() { dotnet src/Tempo.Cli/bin/Release/net10.0/tempo.dll "$@"; }
