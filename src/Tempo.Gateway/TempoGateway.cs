@@ -23,10 +23,11 @@ using Yarp.ReverseProxy.Health;
 namespace Tempo.Gateway;
 
 /// <summary>
-/// An OpenAI-compatible gateway in front of several replicas, built on YARP: a global queue ordered by urgency, a
-/// bounded number of requests in flight per replica, SLO-aware placement by a <see cref="IRouter"/> (the same routers
-/// the fleet simulator uses), shedding, YARP's active and passive health checks, and re-queueing of requests whose
-/// replica failed before answering. Streams pass through token by token. See docs/GATEWAY.md.
+/// An OpenAI-compatible gateway in front of several replicas, built on YARP: a global queue in the <c>tempo</c> policy's
+/// order (select by value, order by deadline), a bounded number of requests in flight per replica, SLO-aware placement
+/// by a <see cref="IRouter"/> (the same routers the fleet simulator uses), shedding, YARP's active and passive health checks, and re-queueing of requests whose
+/// replica failed before answering. Streams pass through token by token, and every answer is scored per SLO class
+/// as it passes. See docs/GATEWAY.md.
 /// </summary>
 public sealed class TempoGateway : IAsyncDisposable
 {

@@ -31,7 +31,7 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
     private bool _overloaded;
     private double _lastShedS = double.NegativeInfinity;
     private readonly SlotSchedule _slots = new();
-    private readonly List<EngineRequest> _queued = [];
+    private readonly List<Candidate> _queued = [];
     private double _valueSum;
     private long _valueCount;
 
@@ -184,23 +184,21 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
             _slots.AddSlot(now);
         }
 
+        // Keys are read once per request (not per comparison) and are unique (submission order breaks ties), so any
+        // sort gives this exact order.
         _queued.Clear();
         for (var i = running.Count; i < _live.Count; i++)
         {
-            if (StateOf(_live[i]).Tier == 0)
+            var s = StateOf(_live[i]);
+            if (s.Tier == 0)
             {
-                _queued.Add(_live[i]);
+                _queued.Add(new Candidate(s.LatestStartS, _live[i].Sequence, _live[i], s));
             }
         }
 
-        _queued.Sort(static (a, b) =>
+        _queued.Sort();
+        foreach (var (_, _, r, s) in _queued)
         {
-            var c = StateOf(a).LatestStartS.CompareTo(StateOf(b).LatestStartS);
-            return c != 0 ? c : a.Sequence.CompareTo(b.Sequence);
-        });
-        foreach (var r in _queued)
-        {
-            var s = StateOf(r);
             var lead = r.Spec.Class == RequestClass.Latency ? s.FirstTokenS : s.TypicalS;
             if (!_slots.TryPlace(lead, s.TypicalS, s.DueS))
             {
@@ -216,8 +214,16 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
         var s = StateOf(r);
         var spec = r.Spec;
         var slo = spec.Slo;
-        var mid = Math.Max(0, s.Posterior.QuantileAfter(r.Generated, _options.RankQuantile) - r.Generated);
-        var high = Math.Max(mid, s.Posterior.QuantileAfter(r.Generated, _options.FeasibilityQuantile) - r.Generated);
+        if (s.QuantilesAt != r.Generated)
+        {
+            // The posterior only moves with a token: a queued request reads its quantiles once, not every step.
+            s.QuantilesAt = r.Generated;
+            s.RankTotal = s.Posterior.QuantileAfter(r.Generated, _options.RankQuantile);
+            s.FeasibilityTotal = s.Posterior.QuantileAfter(r.Generated, _options.FeasibilityQuantile);
+        }
+
+        var mid = Math.Max(0, s.RankTotal - r.Generated);
+        var high = Math.Max(mid, s.FeasibilityTotal - r.Generated);
         r.LengthBound = r.Generated + Math.Max(1, high);
         var prefillTokens = r.IsPrefill ? r.PendingTokens : 0;
         var prefillSteps = _options.PrefillAware ? Math.Ceiling(prefillTokens / (double)engine.TokenBudget) : 0;
@@ -375,12 +381,31 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
         return displaced > 0;
     }
 
+    /// <summary>A queued request offered to the slot schedule, with its latest start read once.</summary>
+    private readonly record struct Candidate(double LatestStartS, long Sequence, EngineRequest Request, State State) : IComparable<Candidate>
+    {
+        public int CompareTo(Candidate other)
+        {
+            var c = LatestStartS.CompareTo(other.LatestStartS);
+            return c != 0 ? c : Sequence.CompareTo(other.Sequence);
+        }
+    }
+
     /// <summary>Per-request state: the length posterior and this step's pricing.</summary>
     private sealed class State(ILengthPosterior posterior)
     {
         public ILengthPosterior Posterior { get; } = posterior;
 
         public bool SloLost { get; set; }
+
+        /// <summary>The generated count <see cref="RankTotal"/> and <see cref="FeasibilityTotal"/> were read at (-1: never).</summary>
+        public int QuantilesAt { get; set; } = -1;
+
+        /// <summary>Total length at the rank quantile, given the tokens generated so far.</summary>
+        public int RankTotal { get; set; }
+
+        /// <summary>Total length at the feasibility quantile, given the tokens generated so far.</summary>
+        public int FeasibilityTotal { get; set; }
 
         public int Tier { get; set; }
 
