@@ -6,7 +6,7 @@ using Tempo.Scheduling.Tempo;
 
 namespace Tempo.Cli;
 
-/// <summary>Command-line options that vary Tempo's parameters for ablations (TEMPO-ALGORITHM.md §3.11 defaults).</summary>
+/// <summary>Command-line options that vary Tempo's parameters for ablations (the defaults of docs/TEMPO.md, "Parameters", §3.11).</summary>
 internal static class TempoAblationOptions
 {
     private static readonly Option<double?> Penalty = new("--penalty") { Description = "jitserve: penalty exponent p on the SLO ratio (default 100)" };

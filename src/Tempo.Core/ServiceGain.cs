@@ -1,7 +1,7 @@
 namespace Tempo.Core;
 
 /// <summary>
-/// The exact, hard-threshold service gain of TEMPO-ALGORITHM.md §2.3 (the paper's "token goodput"), per
+/// The exact, hard-threshold service gain of docs/TEMPO.md §2.3 (the paper's "token goodput"), per
 /// request. Only completed requests earn gain, as in the artifact's client-side metric.
 /// </summary>
 public static class ServiceGain

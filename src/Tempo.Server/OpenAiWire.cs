@@ -3,7 +3,7 @@ using System.Text.Json.Serialization;
 
 namespace Tempo.Server;
 
-// The OpenAI wire format as Tempo speaks it, plus the request extensions of DESIGN.md §2 (slo, priority,
+// The OpenAI wire format as Tempo speaks it, plus the request extensions of docs/SERVING.md (slo, priority,
 // ignore_eos) and the "tempo" object in responses. Unknown request fields are ignored, as OpenAI clients send many.
 
 /// <summary>Body of <c>POST /v1/chat/completions</c>.</summary>

@@ -1,6 +1,6 @@
 namespace Tempo.Scheduling.Collective;
 
-/// <summary>Application names of collective jobs and their known structures (TEMPO-ALGORITHM.md §1.4).</summary>
+/// <summary>Application names of collective jobs and their known structures (docs/WORKLOADS.md, "The reference mix"; docs/TEMPO.md §1.4).</summary>
 internal static class CollectiveApp
 {
     /// <summary>Normalised name of tree-of-thought jobs.</summary>

@@ -3,7 +3,7 @@ using Tempo.Core;
 namespace Tempo.Scheduling.Prediction;
 
 /// <summary>
-/// Predicts a conservative upper bound on a request's output length at admission (TEMPO-ALGORITHM.md §4).
+/// Predicts a conservative upper bound on a request's output length at admission (docs/TEMPO.md §4).
 /// </summary>
 public interface ILengthPredictor
 {

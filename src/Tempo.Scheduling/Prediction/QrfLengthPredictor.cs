@@ -6,7 +6,7 @@ using Tempo.Core;
 namespace Tempo.Scheduling.Prediction;
 
 /// <summary>
-/// The quantile regression forest length predictor ("qrf", TEMPO-ALGORITHM.md §4): hashed prompt-text features
+/// The quantile regression forest length predictor ("qrf", docs/TEMPO.md §4): hashed prompt-text features
 /// plus log prompt length, class and app, a forest whose leaves keep their training targets, and the
 /// q-quantile of the pooled leaf distribution as the bound, refined as tokens are generated (§4.3).
 /// Deviation from the artifact: features include prompt length, class and app (the artifact uses text only), so

@@ -1,7 +1,7 @@
 namespace Tempo.Scheduling.Prediction;
 
 /// <summary>
-/// Settings of the quantile regression forest length predictor (TEMPO-ALGORITHM.md §4.2–4.3). The feature and
+/// Settings of the quantile regression forest length predictor (docs/TEMPO.md §4.2–4.3). The feature and
 /// bound settings are saved with a trained model; the training settings are saved too, for provenance.
 /// </summary>
 public sealed record QrfOptions

@@ -22,7 +22,7 @@ internal sealed record SparseRows(int[] RowStart, int[] Index, float[] Value)
 }
 
 /// <summary>
-/// A quantile regression forest (Meinshausen 2006; TEMPO-ALGORITHM.md §4.2): bagged CART regression trees with
+/// A quantile regression forest (Meinshausen 2006; docs/TEMPO.md §4.2): bagged CART regression trees with
 /// variance-reduction splits whose leaves keep every training target that reached them, so a prediction is a
 /// whole conditional distribution rather than a mean. Trees are flat arrays: internal node i tests
 /// <c>x[Feature] ≤ Threshold</c>; a child code c ≥ 0 is an internal node, c &lt; 0 is leaf <c>~c</c>.

@@ -42,7 +42,7 @@ internal readonly record struct GainInputs(
     double UnitTimeS);
 
 /// <summary>
-/// The estimated service gain, remaining time and density of TEMPO-ALGORITHM.md §2.5 as pure functions. A request
+/// The estimated service gain, remaining time and density of docs/TEMPO.md §2.5 as pure functions. A request
 /// predicted to meet its SLO keeps its full value; one predicted to miss it is discounted by
 /// <c>(D / (s + Trem))^p</c>, which with p = 100 pushes it to the back (best effort).
 /// </summary>

@@ -11,7 +11,7 @@ public enum CollectiveRemainingWork
 }
 
 /// <summary>
-/// Parameters of the Tempo (JITServe) policy, with the defaults of TEMPO-ALGORITHM.md §3.11. Exposed so that
+/// Parameters of the Tempo (JITServe) policy, with the defaults of docs/TEMPO.md §3.11. Exposed so that
 /// ablations can vary them from the command line; none is tuned to a workload.
 /// </summary>
 public sealed record TempoOptions

@@ -6,7 +6,7 @@ using Tempo.Scheduling.Prediction;
 namespace Tempo.Scheduling.Tempo;
 
 /// <summary>
-/// Tempo / JITServe (TEMPO-ALGORITHM.md §2.5, §3): service-gain density priority over conservative, refined
+/// Tempo / JITServe (docs/TEMPO.md §2.5, §3): service-gain density priority over conservative, refined
 /// length bounds, with a plain priority-ordered chunked-prefill step on most calls and a grouped re-plan every R
 /// calls. Collective jobs share one key and get per-stage deadlines from matched job templates (§5).
 /// </summary>

@@ -4,7 +4,7 @@ using Tempo.Scheduling;
 namespace Tempo.Simulation.Profiles;
 
 /// <summary>
-/// The per-iteration latency model of EVALUATION.md §C.4 over one <see cref="CostProfile"/>. Immutable and
+/// The per-iteration latency model of evaluation note C.4 in docs/PROFILES.md over one <see cref="CostProfile"/>. Immutable and
 /// thread-safe; <see cref="StepTimeS(StepBatch)"/> allocates nothing, so it can run once per simulated step.
 /// </summary>
 public sealed class CostModel

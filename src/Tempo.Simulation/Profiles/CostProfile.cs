@@ -8,7 +8,7 @@ namespace Tempo.Simulation.Profiles;
 
 /// <summary>
 /// The iteration-latency coefficients and KV capacity of one (model, GPU) pair: the data behind
-/// <see cref="CostModel"/> (EVALUATION.md §C.4–C.5). Profiles are JSON with snake_case keys, for example
+/// <see cref="CostModel"/> (evaluation note C.4–C.5, docs/PROFILES.md). Profiles are JSON with snake_case keys, for example
 /// <c>"num_layers": 32</c>; unknown keys are errors, <c>//</c> comments and trailing commas are allowed. See
 /// <c>docs/PROFILES.md</c> for every field. Two profiles are built in (<see cref="BuiltInNames"/>).
 /// </summary>

@@ -27,7 +27,7 @@ internal readonly record struct MixCounts(int Latency, int Throughput, int TreeO
     public int Total => Latency + Throughput + TreeOfThought + DeepResearch;
 
     /// <summary>
-    /// The artifact's create_trace rule (EVALUATION.md A.3): with weights a, b, c/7 normalised, latency =
+    /// The artifact's create_trace rule (evaluation note A.3, docs/WORKLOADS.md): with weights a, b, c/7 normalised, latency =
     /// ⌊N·a/(a+b+c/7)⌋, throughput = ⌊N·b/…⌋, collective = ⌊N·(c/7)/…⌋, the remainder to latency; the tree-of-thought
     /// share of collective jobs is rounded down and the rest is deep research. A tiny epsilon keeps exact quotients
     /// (3000·7/15 = 1400) from flooring to one less through floating-point error.

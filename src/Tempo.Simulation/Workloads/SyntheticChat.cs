@@ -33,7 +33,7 @@ internal enum TaskKind
 
 /// <summary>
 /// Synthetic stand-in for the artifact's LMSYS-Chat prompts (not shipped: gated licence, unsafe text). Lengths follow
-/// parametric fits to the description of <c>lmsys.json</c> in EVALUATION.md B.7 and A.3 ("prompts mostly 2–60 tokens,
+/// parametric fits to the description of <c>lmsys.json</c> in evaluation note B.7 in docs/WORKLOADS.md and A.3 ("prompts mostly 2–60 tokens,
 /// some hundreds; outputs from a few to 1,025, mean about 300; input ≈ prompt_len + about 25 chat-template tokens;
 /// output capped by max_tokens = 1024"). These are choices made to match that summary, not fits to the data itself:
 /// <list type="bullet">

@@ -1,7 +1,7 @@
 namespace Tempo.Simulation.Workloads;
 
 /// <summary>
-/// The artifact's reference workload (EVALUATION.md A.3–A.5), with synthetic chat prompts in place of LMSYS ones.
+/// The artifact's reference workload (evaluation note A.3–A.5, docs/WORKLOADS.md), with synthetic chat prompts in place of LMSYS ones.
 /// Two concurrent clients as in the artifact: the main client sends the shuffled latency, throughput and
 /// tree-of-thought arrivals at R·(1 − n_DR/N); the deep-research client sends its jobs at R·n_DR/N.
 /// </summary>

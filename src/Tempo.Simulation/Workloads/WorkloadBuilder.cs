@@ -10,7 +10,7 @@ namespace Tempo.Simulation.Workloads;
 /// </summary>
 internal sealed class WorkloadBuilder
 {
-    /// <summary>Stages of a tree-of-thought job: generate×3, value, generate×3 (revise), value (TEMPO-ALGORITHM §1.4).</summary>
+    /// <summary>Stages of a tree-of-thought job: generate×3, value, generate×3 (revise), value (docs/TEMPO.md §1.4).</summary>
     public static readonly IReadOnlyList<int> TreeOfThoughtStages = [3, 1, 3, 1];
 
     /// <summary>max_tokens of every tree-of-thought call.</summary>
@@ -73,7 +73,7 @@ internal sealed class WorkloadBuilder
         });
 
     /// <summary>
-    /// A tree-of-thought job built from one chat prompt (EVALUATION.md A.3): every call generates min(output, 256)
+    /// A tree-of-thought job built from one chat prompt (evaluation note A.3, docs/WORKLOADS.md): every call generates min(output, 256)
     /// tokens; generate calls see the prompt (round 2: plus the best thought and a revise instruction); value calls
     /// see the prompt, the three thoughts and an instruction. Job deadline TTLT × m × 4. Under a length scale the
     /// chat prompt, the thought and the instructions are scaled first and the call prompts derived from them, so a

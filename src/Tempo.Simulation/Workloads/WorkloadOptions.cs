@@ -8,7 +8,7 @@ namespace Tempo.Simulation.Workloads;
 public enum ArrivalProcess
 {
     /// <summary>
-    /// The JITServe artifact's generator (EVALUATION.md A.4): inter-arrival = Poisson(λ) integer milliseconds with
+    /// The JITServe artifact's generator (evaluation note A.4, docs/WORKLOADS.md): inter-arrival = Poisson(λ) integer milliseconds with
     /// λ = ⌊1000/rate⌋. Not exponential: the CV is 1/√λ (≈0.08 at 6 req/s), so arrivals are nearly periodic.
     /// </summary>
     Reference = 0,
@@ -22,7 +22,7 @@ public enum ArrivalProcess
 
 /// <summary>
 /// Relative weights of the three request classes, as in the artifact's <c>--request_ratio a,b,c</c>. The collective
-/// weight counts jobs and is divided by 7 before normalising (EVALUATION.md A.3), so 1:1:1 gives about 46.7% latency,
+/// weight counts jobs and is divided by 7 before normalising (evaluation note A.3, docs/WORKLOADS.md), so 1:1:1 gives about 46.7% latency,
 /// 46.7% throughput and 6.7% collective jobs by arrivals, and a roughly balanced mix by LLM calls.
 /// </summary>
 /// <param name="Latency">Weight of latency (streaming chat) requests.</param>

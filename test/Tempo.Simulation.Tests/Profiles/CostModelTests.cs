@@ -24,7 +24,7 @@ public class CostModelTests
     [Fact]
     public void StepTimeS_Decode32AtContext1000_MatchesWorkedExample()
     {
-        // EVALUATION.md C.4: 10.9 + 32·(0.026 + 0.0746)·1.1 ≈ 14.4 ms, plus t_fixed.
+        // evaluation note C.4 in docs/PROFILES.md: 10.9 + 32·(0.026 + 0.0746)·1.1 ≈ 14.4 ms, plus t_fixed.
         var ms = A100.StepTimeS(Decodes(32, context: 1000), 0) * 1000;
 
         Assert.Equal(14.4 + FixedMs, ms, 0.1);
@@ -61,7 +61,7 @@ public class CostModelTests
     [Fact]
     public void StepTimeS_Decode16AtContext1000_IsCalibratedTo22Ms()
     {
-        // The calibration point of the profile (EVALUATION.md A.8: TBT p50 ≈ 22 ms at BS 16).
+        // The calibration point of the profile (evaluation note A.8 in docs/PROFILES.md: TBT p50 ≈ 22 ms at BS 16).
         var ms = A100.StepTimeS(Decodes(16, context: 1000), 0) * 1000;
 
         Assert.Equal(22.0, ms, 0.05);

@@ -39,7 +39,7 @@ public sealed class CostProfileTests : IDisposable
         var profile = CostProfile.Default;
 
         Assert.Equal("llama3.1-8b-a100", profile.Name);
-        // ≈451K tokens of 128 KiB each (EVALUATION.md C.5).
+        // ≈451K tokens of 128 KiB each (evaluation note C.5, docs/PROFILES.md).
         Assert.InRange(profile.KvGpuBlocks * profile.BlockSize, 445_000, 455_000);
     }
 

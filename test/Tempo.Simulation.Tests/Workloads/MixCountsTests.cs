@@ -4,7 +4,7 @@ namespace Tempo.Simulation.Tests.Workloads;
 
 public class MixCountsTests
 {
-    // The table of EVALUATION.md A.3 (computed from the artifact's create_trace rule).
+    // The table of evaluation note A.3 in docs/WORKLOADS.md (computed from the artifact's create_trace rule).
     [Theory]
     [InlineData(200, 94, 93, 6, 7)]
     [InlineData(2000, 934, 933, 66, 67)]

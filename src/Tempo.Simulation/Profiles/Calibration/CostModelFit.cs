@@ -34,7 +34,7 @@ public sealed record FitError(IReadOnlyList<FitPoint> Points, double MedianAbsPc
 public sealed record FitPoint(string Label, double MeasuredMs, double PredictedMs, double ErrorPct);
 
 /// <summary>
-/// Fits the cost-model form of EVALUATION.md §C.4 to measured steps. The fitted coefficients are per iteration
+/// Fits the cost-model form of evaluation note C.4 in docs/PROFILES.md to measured steps. The fitted coefficients are per iteration
 /// (<c>num_layers</c> = 1): a fixed cost per step, T_lin(N) as a piecewise-linear table over the given knots, decode
 /// attention per cached context token, prefill attention per query–key pair (c·k + c²/2), and a cost per sampled
 /// token (<see cref="CostProfile.OutputMs"/>). The per-step and per-chunk attention intercepts and the per-chunk
