@@ -45,7 +45,7 @@ internal sealed class VtcScheduler() : PrefillFirstScheduler("vtc")
         var client = request.Spec.ClientId;
         if (_backlog.GetValueOrDefault(client) == 0)
         {
-            long? floor = _backlog.Where(kv => kv.Value > 0).Select(kv => (long?)Counter(kv.Key)).Min();
+            var floor = _backlog.Where(kv => kv.Value > 0).Select(kv => (long?)Counter(kv.Key)).Min();
             floor ??= _lastLeft is { } last ? Counter(last) : null;
             if (floor is { } f && f > Counter(client))
             {

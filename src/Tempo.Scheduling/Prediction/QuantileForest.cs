@@ -156,9 +156,9 @@ internal sealed class QuantileForest
     /// </summary>
     private static Span<long> RadixSortByTarget(Span<long> items, Span<long> scratch, int max)
     {
-        const int MaxBits = 11;
+        const int maxBits = 11;
         var totalBits = 32 - BitOperations.LeadingZeroCount((uint)max);
-        var passes = (totalBits + MaxBits - 1) / MaxBits;
+        var passes = (totalBits + maxBits - 1) / maxBits;
         if (passes == 0)
         {
             return items;
@@ -166,7 +166,7 @@ internal sealed class QuantileForest
 
         var bits = (totalBits + passes - 1) / passes;
         var mask = (1 << bits) - 1;
-        Span<int> offsets = stackalloc int[1 << MaxBits];
+        Span<int> offsets = stackalloc int[1 << maxBits];
         offsets = offsets[..(1 << bits)];
         var source = items;
         var destination = scratch;

@@ -106,12 +106,12 @@ public sealed class CostModel
     public StepCostPrior PriorFor(EngineConfig engine)
     {
         ArgumentNullException.ThrowIfNull(engine);
-        const int TypicalContext = 512;
+        const int typicalContext = 512;
         var decodes = Math.Max(1, engine.MaxBatch / 2);
         var work = new WorkShape[decodes + 1];
         for (var i = 0; i < decodes; i++)
         {
-            work[i] = WorkShape.Decode(TypicalContext);
+            work[i] = WorkShape.Decode(typicalContext);
         }
 
         var decodeS = ShapeTimeS(work.AsSpan(0, decodes), 0);

@@ -36,12 +36,12 @@ internal readonly record struct MixCounts(int Latency, int Throughput, int TreeO
     /// </summary>
     public static MixCounts Of(int n, ClassRatio ratio, double totFraction)
     {
-        const double Epsilon = 1e-9;
+        const double epsilon = 1e-9;
         var collectiveWeight = ratio.Collective / 7.0;
         var denominator = ratio.Latency + ratio.Throughput + collectiveWeight;
-        var latency = (int)Math.Floor((n * ratio.Latency / denominator) + Epsilon);
-        var throughput = (int)Math.Floor((n * ratio.Throughput / denominator) + Epsilon);
-        var collective = (int)Math.Floor((n * collectiveWeight / denominator) + Epsilon);
+        var latency = (int)Math.Floor((n * ratio.Latency / denominator) + epsilon);
+        var throughput = (int)Math.Floor((n * ratio.Throughput / denominator) + epsilon);
+        var collective = (int)Math.Floor((n * collectiveWeight / denominator) + epsilon);
         var remainder = n - latency - throughput - collective;
         if (ratio.Latency > 0)
         {
@@ -56,7 +56,7 @@ internal readonly record struct MixCounts(int Latency, int Throughput, int TreeO
             collective += remainder;
         }
 
-        var tot = (int)Math.Floor((collective * totFraction) + Epsilon);
+        var tot = (int)Math.Floor((collective * totFraction) + epsilon);
         return new MixCounts(latency, throughput, tot, collective - tot);
     }
 

@@ -21,9 +21,9 @@ public class WorkloadJsonlTests
     [Fact]
     public void Read_DocumentedExample_ParsesAllFields()
     {
-        const string Line = """{"id":1,"arrival_s":0.5,"class":"latency","prompt_tokens":120,"output_tokens":300,"slo":{"ttft_s":1,"tbt_s":0.1,"deadline_s":10},"client_id":0,"priority":0,"job_id":null,"stage":0,"stage_count":1,"app":null,"prompt":"optional text"}""";
+        const string line = """{"id":1,"arrival_s":0.5,"class":"latency","prompt_tokens":120,"output_tokens":300,"slo":{"ttft_s":1,"tbt_s":0.1,"deadline_s":10},"client_id":0,"priority":0,"job_id":null,"stage":0,"stage_count":1,"app":null,"prompt":"optional text"}""";
 
-        var r = Assert.Single(WorkloadJsonl.Read(new StringReader(Line), "x.jsonl").Requests);
+        var r = Assert.Single(WorkloadJsonl.Read(new StringReader(line), "x.jsonl").Requests);
 
         Assert.Equal(new RequestSpec
         {
@@ -40,14 +40,14 @@ public class WorkloadJsonlTests
     [Fact]
     public void Read_MinimalCollectiveCalls_InfersStageCountAndDefaults()
     {
-        const string Text = """
+        const string text = """
             {"arrival_s":2,"class":"collective","prompt_tokens":10,"output_tokens":5,"job_id":"agent-7","stage":0}
             {"arrival_s":2,"class":"collective","prompt_tokens":30,"output_tokens":5,"job_id":"agent-7","stage":1}
 
             {"arrival_s":1,"class":"throughput","prompt_tokens":10,"output_tokens":5}
             """;
 
-        var w = WorkloadJsonl.Read(new StringReader(Text), "agents.jsonl", new WorkloadOptions { SloBase = new Slo(2, 0.2, 20) });
+        var w = WorkloadJsonl.Read(new StringReader(text), "agents.jsonl", new WorkloadOptions { SloBase = new Slo(2, 0.2, 20) });
 
         Assert.Equal(RequestClass.Throughput, w.Requests[0].Class);
         Assert.Equal(new Slo(2, 0.2, 20), w.Requests[0].Slo);
@@ -78,12 +78,12 @@ public class WorkloadJsonlTests
     [Fact]
     public void Read_DuplicateIds_FailsValidation()
     {
-        const string Text = """
+        const string text = """
             {"id":3,"arrival_s":0,"class":"latency","prompt_tokens":10,"output_tokens":5}
             {"id":3,"arrival_s":1,"class":"latency","prompt_tokens":10,"output_tokens":5}
             """;
 
-        var e = Assert.Throws<ArgumentException>(() => WorkloadJsonl.Read(new StringReader(Text), "w.jsonl"));
+        var e = Assert.Throws<ArgumentException>(() => WorkloadJsonl.Read(new StringReader(text), "w.jsonl"));
 
         Assert.Contains("duplicate request id 3", e.Message, StringComparison.Ordinal);
     }

@@ -87,12 +87,12 @@ public class WorkloadScalingTests
     [Fact]
     public void Read_Jsonl_EveryLineScaledIncludingOwnAndDefaultSlos()
     {
-        const string Text = """
+        const string text = """
             {"id":7,"arrival_s":0,"class":"latency","prompt_tokens":120,"output_tokens":4,"slo":{"ttft_s":1.5,"tbt_s":0.2}}
             {"id":8,"arrival_s":1,"class":"collective","prompt_tokens":30,"output_tokens":15,"slo":{"deadline_s":40},"job_id":"a","stage":0}
             """;
 
-        var w = WorkloadJsonl.Read(new StringReader(Text), "w.jsonl", new WorkloadOptions { SloBase = new Slo(2, 0.5, 20), LengthScale = 0.1, SloScale = 2 });
+        var w = WorkloadJsonl.Read(new StringReader(text), "w.jsonl", new WorkloadOptions { SloBase = new Slo(2, 0.5, 20), LengthScale = 0.1, SloScale = 2 });
 
         Assert.Equal([12, 3], w.Requests.Select(r => r.PromptTokens));
         Assert.Equal([1, 2], w.Requests.Select(r => r.OutputTokens));
