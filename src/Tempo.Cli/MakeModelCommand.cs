@@ -20,10 +20,11 @@ internal static class MakeModelCommand
         var heads = new Option<int?>("--heads") { Description = "attention heads (default: embd / 64)" };
         var ff = new Option<int?>("--ff") { Description = "feed-forward width (default: 8/3 embd rounded up to 64)" };
         var type = new Option<string>("--type") { Description = "weight type: f32, f16 or q8_0", DefaultValueFactory = _ => "f32" };
+        var template = new Option<string?>("--chat-template-file") { Description = "store this file's text as the model's chat template (tokenizer.chat_template)" };
         var seed = new Option<long>("--seed") { Description = "seed of the weights (same seed, same bytes)", DefaultValueFactory = _ => 1 };
         var command = new Command("make-model", "Write a random-weight llama GGUF model (gibberish output, real compute).")
         {
-            outOption, layers, embd, vocab, ctx, heads, ff, type, seed,
+            outOption, layers, embd, vocab, ctx, heads, ff, type, seed, template,
         };
         command.SetAction(parse => CliErrors.Guard(() =>
         {
@@ -37,6 +38,9 @@ internal static class MakeModelCommand
                 FeedForward = parse.GetValue(ff),
                 Type = ParseType(parse.GetValue(type)!),
                 Seed = unchecked((ulong)parse.GetValue(seed)),
+                ChatTemplate = parse.GetValue(template) is { } file
+                    ? File.Exists(file) ? File.ReadAllText(file) : throw new CliUsageException($"--chat-template-file: '{file}' does not exist")
+                    : null,
             };
             options.Validate();
             var path = parse.GetValue(outOption)!;

@@ -195,7 +195,9 @@ internal static class ServeCommand
 
                 var threads = parse.GetValue(ThreadsOption);
                 var ctx = parse.GetValue(ContextOption);
-                return LlamaBackend.Load(model, threads is { } t ? OptionParsing.Positive(t, "--threads") : null, ctx is { } c ? OptionParsing.Positive(c, "--ctx-size") : null, options.ServedModelName, CalibrateCommand.ParseKvLayout(parse.GetValue(KvLayoutOption)!));
+                var llama = LlamaBackend.Load(model, threads is { } t ? OptionParsing.Positive(t, "--threads") : null, ctx is { } c ? OptionParsing.Positive(c, "--ctx-size") : null, options.ServedModelName, CalibrateCommand.ParseKvLayout(parse.GetValue(KvLayoutOption)!));
+                Console.Error.WriteLine($"tempo serve: chat prompts use {llama.ChatFormat}");
+                return llama;
             default:
                 throw new CliUsageException($"--engine: unknown engine '{engine}'; use sim (or --model FILE.gguf)");
         }

@@ -38,6 +38,12 @@ public sealed record GgufModelOptions
     /// <summary>Storage type of the weight matrices.</summary>
     public GgufWeightType Type { get; init; } = GgufWeightType.F32;
 
+    /// <summary>
+    /// A chat template to store as <c>tokenizer.chat_template</c> (Jinja text, as real models carry it), or null for a
+    /// file without one.
+    /// </summary>
+    public string? ChatTemplate { get; init; }
+
     /// <summary>Seed of the weights; the same options give the same bytes.</summary>
     public ulong Seed { get; init; } = 1;
 

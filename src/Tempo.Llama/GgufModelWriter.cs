@@ -143,7 +143,7 @@ public static class GgufModelWriter
             GgufWeightType.F16 => 1u,
             _ => 7u, // llama.cpp's "mostly Q8_0"
         };
-        return
+        List<(string Key, Action<BinaryWriter> Write)> metadata =
         [
             ("general.architecture", w => Value(w, "llama")),
             ("general.name", w => Value(w, $"tempo-random-{o.Layers}x{o.Embedding}-{o.Type.ToString().ToLowerInvariant()}")),
@@ -190,6 +190,12 @@ public static class GgufModelWriter
             ("tokenizer.ggml.add_bos_token", w => Value(w, true)),
             ("tokenizer.ggml.add_eos_token", w => Value(w, false)),
         ];
+        if (o.ChatTemplate is { } template)
+        {
+            metadata.Add(("tokenizer.chat_template", w => Value(w, template)));
+        }
+
+        return metadata;
     }
 
     private static void WriteData(BinaryWriter w, Tensor t, ulong seed, int index)

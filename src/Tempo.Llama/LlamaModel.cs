@@ -75,6 +75,40 @@ public sealed class LlamaModel : IDisposable
 
     internal LLamaWeights Weights => _weights;
 
+    /// <summary>The chat template stored in the file (<c>tokenizer.chat_template</c>), or null when it has none.</summary>
+    public string? ChatTemplate => _weights.Metadata.TryGetValue("tokenizer.chat_template", out var t) && !string.IsNullOrWhiteSpace(t) ? t : null;
+
+    /// <summary>
+    /// The prompt for a conversation in the model's own chat format, ending where the assistant's answer starts:
+    /// llama.cpp applies the file's template (it recognises the common families: Llama 2 and 3, ChatML/Qwen, Mistral,
+    /// Gemma, Phi-3 and more). Returns null when the file has no template, or one llama.cpp does not recognise; the
+    /// caller then chooses a fallback. Thread-safe: each call builds its own template state.
+    /// </summary>
+    public string? ApplyChatTemplate(IEnumerable<(string Role, string Content)> messages)
+    {
+        ArgumentNullException.ThrowIfNull(messages);
+        if (ChatTemplate is null)
+        {
+            return null;
+        }
+
+        try
+        {
+            var template = new LLamaTemplate(_weights, strict: true) { AddAssistant = true };
+            foreach (var (role, content) in messages)
+            {
+                template.Add(role, content);
+            }
+
+            return Encoding.UTF8.GetString(template.Apply());
+        }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException or LLama.Exceptions.RuntimeError)
+        {
+            // llama.cpp could not apply this template (a family it does not know).
+            return null;
+        }
+    }
+
     // SentencePiece vocabularies turn a leading space into part of the first piece; detokenizing drops it again.
     private bool AddsSpacePrefix { get; }
 

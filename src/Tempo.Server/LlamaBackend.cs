@@ -10,9 +10,11 @@ namespace Tempo.Server;
 /// tokens with EOS and stop strings handled by the executor. The engine's KV blocks map onto the model's cache.
 /// </summary>
 /// <remarks>
-/// Chat prompts use a ChatML-style template (<c>&lt;|im_start|&gt;role … &lt;|im_end|&gt;</c>), not the template
-/// stored in the GGUF file: <see cref="LlamaModel"/> does not expose it yet. Models trained on another template
-/// still answer, less well; the completions endpoint sends text unchanged.
+/// Chat prompts use the chat template stored in the GGUF file (<c>tokenizer.chat_template</c>), applied by llama.cpp,
+/// so a Llama 3 or Qwen model gets the prompt format it was trained on. A file without a template, or with one
+/// llama.cpp does not recognise, gets a ChatML-style prompt (<c>&lt;|im_start|&gt;role … &lt;|im_end|&gt;</c>), and
+/// <see cref="ChatFormat"/> says so (<c>tempo serve</c> prints it at start). The completions endpoint sends text
+/// unchanged.
 /// </remarks>
 public sealed class LlamaBackend : IServingBackend
 {
@@ -23,7 +25,19 @@ public sealed class LlamaBackend : IServingBackend
     {
         _model = model;
         ModelName = modelName;
+
+        // Probe once: a template llama.cpp cannot apply fails the same way for every conversation.
+        UsesModelTemplate = model.ApplyChatTemplate([("user", "hello")]) is not null;
+        ChatFormat = UsesModelTemplate ? "the model's own chat template (from the GGUF file)"
+            : model.ChatTemplate is null ? "ChatML (the GGUF file has no chat template)"
+            : "ChatML (llama.cpp does not recognise the GGUF file's chat template)";
     }
+
+    /// <summary>True when chat prompts use the template stored in the model file.</summary>
+    public bool UsesModelTemplate { get; }
+
+    /// <summary>Which chat format chat prompts get, and why, in words for the start-up log.</summary>
+    public string ChatFormat { get; }
 
     /// <summary>
     /// Loads a GGUF file. Throws <see cref="FileNotFoundException"/> for a missing file and
@@ -66,6 +80,11 @@ public sealed class LlamaBackend : IServingBackend
     public string ApplyChatTemplate(IReadOnlyList<ChatTurn> messages)
     {
         ArgumentNullException.ThrowIfNull(messages);
+        if (UsesModelTemplate && _model.ApplyChatTemplate(messages.Select(m => (m.Role, m.Content))) is { } prompt)
+        {
+            return prompt;
+        }
+
         var text = new StringBuilder();
         foreach (var m in messages)
         {
