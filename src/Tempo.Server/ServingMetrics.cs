@@ -15,7 +15,7 @@ namespace Tempo.Server;
 /// labels matter more than generality. Engine-side updates come from the engine thread; rendering and
 /// rejection counts come from request threads, so every mutable series is guarded.
 /// </remarks>
-internal sealed class ServingMetrics
+internal sealed class ServingMetrics : IDisposable
 {
     // Latency buckets in seconds, dense where interactive SLOs sit (tens of ms to a few s), sparse up to minutes.
     private static readonly double[] LatencyBuckets = [0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3, 5, 7.5, 10, 20, 40, 80, 160, 320];
@@ -39,6 +39,9 @@ internal sealed class ServingMetrics
     private long _generationTokens;
 
     public ServingMetrics(string modelName) => _modelLabel = $"model_name=\"{Escape(modelName)}\"";
+
+    /// <summary>The same measurements as .NET instruments (System.Diagnostics.Metrics), recorded at the same events.</summary>
+    public ServerInstruments Instruments { get; } = new();
 
     /// <summary>Prompt tokens whose prefill finished (counted at each request's first token).</summary>
     public long PromptTokens
@@ -67,6 +70,7 @@ internal sealed class ServingMetrics
     /// <summary>An output token reached a request; <paramref name="gapS"/> is null for its first token.</summary>
     public void OnToken(int promptTokens, double sinceArrivalS, double? gapS)
     {
+        Instruments.Token(promptTokens, sinceArrivalS, gapS);
         lock (_gate)
         {
             _generationTokens++;
@@ -87,6 +91,7 @@ internal sealed class ServingMetrics
     {
         var record = outcome.Record;
         var c = (int)record.Spec.Class;
+        Instruments.Ended(outcome, ReasonLabel(record.Reason), SloShedding.IsShed(record.Detail));
         lock (_gate)
         {
             _gain[c] += outcome.ServiceGain;
@@ -119,16 +124,24 @@ internal sealed class ServingMetrics
     }
 
     /// <summary>A request passed admission and was handed to the engine (it will end exactly once).</summary>
-    public void OnAccepted() => Interlocked.Increment(ref _accepted);
+    public void OnAccepted()
+    {
+        Interlocked.Increment(ref _accepted);
+        Instruments.Accepted();
+    }
 
     /// <summary>A request was answered with an error before reaching the engine.</summary>
     public void OnRejected(string reason)
     {
+        Instruments.Refused(reason);
         lock (_gate)
         {
             _rejected[reason] = _rejected.GetValueOrDefault(reason) + 1;
         }
     }
+
+    /// <inheritdoc />
+    public void Dispose() => Instruments.Dispose();
 
     /// <summary>OpenAI/vLLM spelling of how a request ended.</summary>
     public static string ReasonLabel(FinishReason reason) => reason switch

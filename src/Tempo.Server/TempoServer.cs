@@ -30,14 +30,16 @@ public sealed class TempoServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly EngineHost _host;
+    private readonly ServingMetrics _metrics;
     private readonly ServerOptions _options;
     private readonly TaskCompletionSource _shutdown = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly List<PosixSignalRegistration> _signals = [];
     private readonly Lock _stopGate = new();
     private Task? _stopping;
 
-    private TempoServer(WebApplication app, EngineHost host, ServerOptions options, string modelName, Uri baseAddress)
+    private TempoServer(WebApplication app, EngineHost host, ServingMetrics metrics, ServerOptions options, string modelName, Uri baseAddress)
     {
+        _metrics = metrics;
         _app = app;
         _host = host;
         _options = options;
@@ -69,6 +71,9 @@ public sealed class TempoServer : IAsyncDisposable
     /// <summary>The engine's state as last published by its thread (live requests, queues, KV usage).</summary>
     public EngineSnapshot Engine => _host.Snapshot;
 
+    /// <summary>The .NET instruments of this server (its own meter instance), for tests.</summary>
+    internal ServerInstruments Instruments => _metrics.Instruments;
+
     /// <summary>The engine host, for tests that drive shutdown phases directly.</summary>
     internal EngineHost Host => _host;
 
@@ -86,14 +91,17 @@ public sealed class TempoServer : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(backend);
         WebApplication? app = null;
         EngineHost? host = null;
+        ServingMetrics? metrics = null;
         try
         {
             options.Validate();
             app = Build(options, logging);
             var modelName = string.IsNullOrWhiteSpace(options.ServedModelName) ? backend.ModelName : options.ServedModelName;
             var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Tempo.Server");
-            var metrics = new ServingMetrics(modelName);
+            metrics = new ServingMetrics(modelName);
             host = new EngineHost(backend, options, metrics, logger);
+            var published = host;
+            metrics.Instruments.ObserveEngine(() => published.Snapshot);
             var engine = host;
             var admission = new Admission(options, backend, host.Config, modelName);
             var endpoints = new ServingEndpoints(host, admission, metrics, options, modelName, logger);
@@ -111,11 +119,12 @@ public sealed class TempoServer : IAsyncDisposable
                 ?? throw new InvalidOperationException("Kestrel reported no listening address");
             var baseAddress = bound.TrimEnd('/') + "/";
             ServerLog.Started(logger, modelName, host.PolicyName, host.Config.MaxBatch, host.Config.TokenBudget, host.Config.MaxModelLen, baseAddress);
-            return new TempoServer(app, host, options, modelName, new Uri(baseAddress));
+            return new TempoServer(app, host, metrics, options, modelName, new Uri(baseAddress));
         }
         catch
         {
             // The server owns the backend from the call on: a failed start releases it (the host does, once built).
+            metrics?.Dispose();
             if (host is not null)
             {
                 host.Dispose();
@@ -232,6 +241,7 @@ public sealed class TempoServer : IAsyncDisposable
     {
         await StopAsync();
         await _app.DisposeAsync();
+        _metrics.Dispose();
     }
 
     private static IPAddress ListenAddress(string host)
