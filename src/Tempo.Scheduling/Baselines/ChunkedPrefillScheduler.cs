@@ -118,19 +118,8 @@ internal class ChunkedPrefillScheduler : IScheduler
                     continue;
                 }
 
-                // Free KV from the lowest-ordered runners until this one can grow, or give up on it. Only runners
-                // ranked below r are victims: freeing a higher-ranked one for r would invert the policy's order.
-                while (!budget.CanSchedule(r, n) && budget.BlocksNeeded(r, n) > budget.FreeGpuBlocks)
-                {
-                    var victim = LowestUnplanned(running, i, budget);
-                    budget.Preempt(victim ?? r, _preemption);
-                    preempted = true;
-                    if (victim is null)
-                    {
-                        break;
-                    }
-                }
-
+                // Free KV from the lowest-ordered runners ranked below this one until it can grow, or give up on it.
+                preempted |= RunnerEviction.MakeRoom(running, i, n, budget, _preemption);
                 budget.TrySchedule(r, n);
             }
         }
@@ -341,18 +330,5 @@ internal class ChunkedPrefillScheduler : IScheduler
 
             return c != 0 ? c : Request.Sequence.CompareTo(other.Request.Sequence);
         }
-    }
-
-    private static EngineRequest? LowestUnplanned(IReadOnlyList<EngineRequest> running, int rank, StepBudget budget)
-    {
-        for (var i = running.Count - 1; i > rank; i--)
-        {
-            if (!budget.Contains(running[i]))
-            {
-                return running[i];
-            }
-        }
-
-        return null;
     }
 }

@@ -72,33 +72,10 @@ internal sealed class NormalStep(TempoOptions options, PriorityBook book, UnitTi
                 continue;
             }
 
-            while (!budget.CanSchedule(r, n) && budget.BlocksNeeded(r, n) > budget.FreeGpuBlocks)
-            {
-                var victim = LowestRankedBelow(i, budget);
-                budget.Preempt(victim ?? r, PreemptionMode.Swap);
-                preempted = true;
-                if (victim is null)
-                {
-                    break;
-                }
-            }
-
+            preempted |= RunnerEviction.MakeRoom(_order, i, n, budget, PreemptionMode.Swap);
             budget.TrySchedule(r, n);
         }
 
         return preempted;
-    }
-
-    private EngineRequest? LowestRankedBelow(int index, StepBudget budget)
-    {
-        for (var j = _order.Count - 1; j > index; j--)
-        {
-            if (!budget.Contains(_order[j]))
-            {
-                return _order[j];
-            }
-        }
-
-        return null;
     }
 }

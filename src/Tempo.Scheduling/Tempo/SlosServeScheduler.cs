@@ -91,26 +91,7 @@ internal sealed class SlosServeScheduler(string name, ILengthPredictor predictor
                 }
 
                 // vLLM: free KV from the newest runners (queue tail) until this one can grow.
-                while (!budget.CanSchedule(r, n) && budget.BlocksNeeded(r, n) > budget.FreeGpuBlocks)
-                {
-                    EngineRequest? victim = null;
-                    for (var j = running.Count - 1; j > i; j--)
-                    {
-                        if (!budget.Contains(running[j]))
-                        {
-                            victim = running[j];
-                            break;
-                        }
-                    }
-
-                    budget.Preempt(victim ?? r, PreemptionMode.Swap);
-                    preempted = true;
-                    if (victim is null)
-                    {
-                        break;
-                    }
-                }
-
+                preempted |= RunnerEviction.MakeRoom(running, i, n, budget, PreemptionMode.Swap);
                 budget.TrySchedule(r, n);
             }
         }
