@@ -66,9 +66,6 @@ internal sealed class AutellixScheduler() : ChunkedPrefillScheduler("autellix")
     /// <inheritdoc />
     protected override bool UsesSortKey => true;
 
-    /// <inheritdoc />
-    protected override int Compare(EngineRequest a, EngineRequest b) => RequestOrder.Compare(SortKey(a), SortKey(b), a, b);
-
     /// <summary>(attained-service bucket of the program, the program's first arrival).</summary>
     protected override (double Primary, double Secondary) SortKey(EngineRequest r) =>
         r.PolicyState is Call { Program: var p } ? (p.Attained / BucketTokens, p.FirstArrivalS) : (0, r.ArrivalS);

@@ -26,7 +26,7 @@ internal class ChunkedPrefillScheduler : IScheduler
 
     /// <summary>Creates the scheduler with a fixed queue order.</summary>
     /// <param name="name">Registry name.</param>
-    /// <param name="order">Queue order; null means FCFS (subclasses with a dynamic key override <see cref="Compare"/>).</param>
+    /// <param name="order">Queue order; null means FCFS (subclasses with a dynamic key override <see cref="SortKey"/> and <see cref="UsesSortKey"/>).</param>
     /// <param name="preemption">How KV preemption evicts (vLLM V0 default: recompute).</param>
     public ChunkedPrefillScheduler(string name, IComparer<EngineRequest>? order = null, PreemptionMode preemption = PreemptionMode.Recompute)
     {
@@ -93,8 +93,13 @@ internal class ChunkedPrefillScheduler : IScheduler
         return budget.Build();
     }
 
-    /// <summary>The queue order: negative when <paramref name="a"/> is served before <paramref name="b"/>. Must be a total order.</summary>
-    protected virtual int Compare(EngineRequest a, EngineRequest b) => _order.Compare(a, b);
+    /// <summary>
+    /// The queue order: negative when <paramref name="a"/> is served before <paramref name="b"/>. Must be a total order.
+    /// A policy with a key (<see cref="UsesSortKey"/>) is ordered by its <see cref="SortKey"/> alone, so it overrides
+    /// that and not this.
+    /// </summary>
+    protected virtual int Compare(EngineRequest a, EngineRequest b) =>
+        UsesSortKey ? RequestOrder.Compare(SortKey(a), SortKey(b), a, b) : _order.Compare(a, b);
 
     /// <summary>Decodes first, then in-progress prefills; returns true if anything was preempted.</summary>
     protected bool ScheduleRunning(SchedulerView view, StepBudget budget)

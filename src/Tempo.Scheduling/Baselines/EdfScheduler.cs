@@ -34,9 +34,6 @@ internal sealed class EdfScheduler() : ChunkedPrefillScheduler("edf")
     /// <inheritdoc />
     protected override bool UsesSortKey => true;
 
-    /// <inheritdoc />
-    protected override int Compare(EngineRequest a, EngineRequest b) => RequestOrder.Compare(SortKey(a), SortKey(b), a, b);
-
     /// <summary>(0, slack) while on time, (1, lateness) when overdue: on-time first, then least late.</summary>
     protected override (double Primary, double Secondary) SortKey(EngineRequest r)
     {

@@ -37,9 +37,6 @@ internal sealed class ShortestJobFirstScheduler(string name, ILengthPredictor pr
     }
 
     /// <inheritdoc />
-    protected override int Compare(EngineRequest a, EngineRequest b) => RequestOrder.Compare(SortKey(a), SortKey(b), a, b);
-
-    /// <inheritdoc />
     protected override bool UsesSortKey => true;
 
     /// <summary>(predicted remaining tokens, arrival).</summary>

@@ -94,9 +94,6 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
     }
 
     /// <inheritdoc />
-    protected override int Compare(EngineRequest a, EngineRequest b) => RequestOrder.Compare(SortKey(a), SortKey(b), a, b);
-
-    /// <inheritdoc />
     protected override StepPlan PlanStep(SchedulerView view)
     {
         Evaluate(view);
