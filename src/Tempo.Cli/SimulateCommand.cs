@@ -116,6 +116,11 @@ internal static class SimulateCommand
         DefaultValueFactory = _ => 1,
     };
 
+    private static readonly Option<string?> ReplicaSlowdownsOption = new("--replica-slowdowns")
+    {
+        Description = "unequal replicas: how many times slower than the profile each replica runs, e.g. 1,1,2.5 (cycled over --replicas)",
+    };
+
     private static readonly Option<string> RouterOption = new("--router")
     {
         Description = $"how requests are placed on the replicas: {string.Join(", ", Fleet.RouterRegistry.Names)}",
@@ -126,7 +131,7 @@ internal static class SimulateCommand
     public static Command Create()
     {
         var command = new Command("simulate", "Run a workload through the simulator under several scheduling policies and report service gain, goodput, attainment and latency.");
-        foreach (var option in new Option[] { WorkloadOption, PoliciesOption, RatesOption, RequestsOption, ProfileOption, MaxBatchOption, TokenBudgetOption, SeedOption, OutOption, FormatOption, ArrivalOption, CvOption, PredictorOption, PredictorModelOption, RecordsOption, CostBiasOption, ShedOption, ReplicasOption, RouterOption })
+        foreach (var option in new Option[] { WorkloadOption, PoliciesOption, RatesOption, RequestsOption, ProfileOption, MaxBatchOption, TokenBudgetOption, SeedOption, OutOption, FormatOption, ArrivalOption, CvOption, PredictorOption, PredictorModelOption, RecordsOption, CostBiasOption, ShedOption, ReplicasOption, RouterOption, ReplicaSlowdownsOption })
         {
             command.Options.Add(option);
         }
@@ -175,6 +180,7 @@ internal static class SimulateCommand
             ShedUnattainable = parse.GetValue(ShedOption),
             Replicas = OptionParsing.Positive(parse.GetValue(ReplicasOption), "--replicas"),
             Router = OptionParsing.Router(parse.GetValue(RouterOption)!),
+            ReplicaSlowdowns = parse.GetValue(ReplicaSlowdownsOption) is { } slow ? OptionParsing.PositiveNumbers(slow, "--replica-slowdowns") : [],
         };
     }
 
@@ -199,6 +205,7 @@ internal static class SimulateCommand
             ShedUnattainable = settings.ShedUnattainable,
             Replicas = settings.Replicas,
             Router = settings.Router,
+            Simulation = new Simulation.SimulationOptions { ReplicaSlowdowns = settings.ReplicaSlowdowns },
             ConfigureOptions = (_, options) => ablation.Apply(options with { Predictor = predictor }),
             KeepRecords = settings.RecordsFile is not null,
         };

@@ -52,6 +52,9 @@ internal sealed record SimulateSettings
     /// <summary>Replicas of the engine (1: one engine).</summary>
     public int Replicas { get; init; } = 1;
 
+    /// <summary>How many times slower than the profile each replica runs (cycled; empty: all equal).</summary>
+    public IReadOnlyList<double> ReplicaSlowdowns { get; init; } = [];
+
     /// <summary>Router of a fleet (<see cref="Fleet.RouterRegistry"/>).</summary>
     public string Router { get; init; } = "round-robin";
 
@@ -87,6 +90,7 @@ internal sealed record SimulateSettings
         ["shed_unattainable"] = ShedUnattainable ? "true" : "false",
         ["replicas"] = Replicas.ToString(CultureInfo.InvariantCulture),
         ["router"] = Replicas == 1 ? "none" : Router,
+        ["replica_slowdowns"] = ReplicaSlowdowns.Count == 0 ? "none" : string.Join(",", ReplicaSlowdowns.Select(s => s.ToString(CultureInfo.InvariantCulture))),
     };
 }
 

@@ -148,7 +148,9 @@ public static class SimulationDriver
             for (var i = 0; i < schedulers.Count; i++)
             {
                 var clock = new VirtualClock();
-                var replica = new Replica(new EngineCore(config, schedulers[i], cost.CreateExecutor(clock), clock), clock);
+                var slowdowns = options.ReplicaSlowdowns;
+                var executor = slowdowns.Count == 0 ? cost.CreateExecutor(clock) : cost.CreateExecutor(clock, slowdowns[i % slowdowns.Count]);
+                var replica = new Replica(new EngineCore(config, schedulers[i], executor, clock), clock);
                 replica.Engine.RequestEnded += (request, record) => OnEnded(replica, request, record);
                 Replicas[i] = replica;
             }

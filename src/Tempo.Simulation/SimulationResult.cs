@@ -21,6 +21,12 @@ public sealed record SimulationOptions
     /// <summary>Check the engine's invariants after every step (slow; for tests).</summary>
     public bool CheckInvariants { get; init; }
 
+    /// <summary>
+    /// How much slower than the profile each replica of a fleet runs (replica i takes entry i mod count; empty: all at
+    /// the profile's speed). A fleet of unequal machines, where where a request goes matters.
+    /// </summary>
+    public IReadOnlyList<double> ReplicaSlowdowns { get; init; } = [];
+
     /// <summary>Throws <see cref="ArgumentException"/> on an impossible setting.</summary>
     public void Validate()
     {
@@ -28,6 +34,11 @@ public sealed record SimulationOptions
         if (MaxSimulatedS is { } cap && !(cap > 0))
         {
             throw new ArgumentException($"simulated-time cap must be positive, got {cap}");
+        }
+
+        if (ReplicaSlowdowns.Any(s => !(s > 0) || double.IsInfinity(s)))
+        {
+            throw new ArgumentException($"replica slowdowns must be positive numbers, got {string.Join(",", ReplicaSlowdowns)}");
         }
 
         if (MaxIdleSteps < 1)

@@ -98,6 +98,33 @@ public class FleetSimulationTests
         Assert.Throws<ArgumentException>(() => SimulationDriver.RunFleet(SyntheticWorkloads.Mixed(5, 1, 1), config, [scheduler, scheduler], new RoundRobinRouter(), Cost));
     }
 
+    [Fact]
+    public void ReplicaSlowdowns_StretchEveryStepOfTheSlowReplica_AndBadOnesAreRefused()
+    {
+        var info = PolicyRegistry.Get("sarathi");
+        var config = CostProfile.Default.ToEngineConfig(32, info.DefaultTokenBudget);
+        var workload = SyntheticWorkloads.Mixed(20, 1, 1);
+        SimulationResult Fleet(Workload w, params double[] slowdowns) => SimulationDriver.RunFleet(
+            w, config, [info.Create(new SchedulerOptions { Engine = config })], new RoundRobinRouter(), Cost,
+            new SimulationOptions { CheckInvariants = true, ReplicaSlowdowns = slowdowns });
+
+        // A replica 3x slower, fed the same requests 3x further apart, replays the same schedule 3x stretched: sarathi's
+        // plans do not depend on time, so every token lands at exactly 3x its time on the normal replica.
+        var normal = Fleet(workload);
+        var slow = Fleet(workload with { Requests = [.. workload.Requests.Select(r => r with { ArrivalS = r.ArrivalS * 3 })] }, 3);
+
+        Assert.Equal(normal.Records.Count, slow.Records.Count);
+        foreach (var (n, s) in normal.Records.Zip(slow.Records))
+        {
+            Assert.Equal(n.Spec.Id, s.Spec.Id);
+            Assert.Equal(n.TokenTimesS.Count, s.TokenTimesS.Count);
+            Assert.Equal(3 * n.FinishS, s.FinishS, 6);
+        }
+
+        Assert.Throws<ArgumentException>(() => Fleet(workload, 0));
+        Assert.Throws<ArgumentException>(() => Fleet(workload, -1));
+    }
+
     private static (long, FinishReason, double, int) Key(RequestRecord r) => (r.Spec.Id, r.Reason, r.FinishS, r.TokenTimesS.Count);
 
     private static SimulationResult Run(Workload workload, string policy, int replicas, string router, bool fleet = true)
