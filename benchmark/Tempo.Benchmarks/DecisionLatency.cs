@@ -5,7 +5,7 @@ using Tempo.Core;
 using Tempo.Scheduling;
 using Tempo.Scheduling.Prediction;
 using Tempo.Scheduling.Tempo;
-using Tempo.Simulation.Workloads;
+using Tempo.Workloads;
 
 namespace Tempo.Benchmarks;
 

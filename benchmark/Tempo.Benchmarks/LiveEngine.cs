@@ -1,10 +1,9 @@
 using Tempo.Engine;
 using Tempo.Scheduling;
-using Tempo.Scheduling.Collective;
 using Tempo.Scheduling.Prediction;
 using Tempo.Scheduling.Tempo;
 using Tempo.Simulation.Profiles;
-using Tempo.Simulation.Workloads;
+using Tempo.Workloads;
 
 namespace Tempo.Benchmarks;
 

@@ -2,7 +2,7 @@ using BenchmarkDotNet.Attributes;
 
 using Tempo.Core;
 using Tempo.Scheduling.Prediction;
-using Tempo.Simulation.Workloads;
+using Tempo.Workloads;
 
 namespace Tempo.Benchmarks;
 

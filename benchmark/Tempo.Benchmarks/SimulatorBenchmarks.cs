@@ -3,7 +3,7 @@ using BenchmarkDotNet.Attributes;
 using Tempo.Scheduling;
 using Tempo.Simulation;
 using Tempo.Simulation.Profiles;
-using Tempo.Simulation.Workloads;
+using Tempo.Workloads;
 
 namespace Tempo.Benchmarks;
 

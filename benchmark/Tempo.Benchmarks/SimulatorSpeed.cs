@@ -2,10 +2,9 @@ using System.Globalization;
 
 using Tempo.Core;
 using Tempo.Scheduling;
-using Tempo.Scheduling.Collective;
 using Tempo.Simulation;
 using Tempo.Simulation.Profiles;
-using Tempo.Simulation.Workloads;
+using Tempo.Workloads;
 
 namespace Tempo.Benchmarks;
 

@@ -4,10 +4,9 @@ using System.Globalization;
 using Tempo.Core;
 using Tempo.Engine;
 using Tempo.Scheduling;
-using Tempo.Scheduling.Collective;
 using Tempo.Scheduling.Prediction;
 using Tempo.Simulation.Profiles;
-using Tempo.Simulation.Workloads;
+using Tempo.Workloads;
 
 namespace Tempo.Benchmarks;
 

@@ -4,8 +4,8 @@ using System.Globalization;
 using Spectre.Console;
 
 using Tempo.LoadGen;
-using Tempo.Simulation.Reports;
-using Tempo.Simulation.Workloads;
+using Tempo.Reports;
+using Tempo.Workloads;
 
 namespace Tempo.Cli;
 

@@ -4,9 +4,9 @@ using System.Globalization;
 using System.Text;
 
 using Tempo.Llama;
+using Tempo.Reports;
 using Tempo.Simulation.Profiles;
 using Tempo.Simulation.Profiles.Calibration;
-using Tempo.Simulation.Reports;
 
 namespace Tempo.Cli;
 

@@ -4,9 +4,9 @@ using System.Text;
 using System.Text.Json;
 
 using Tempo.Engine;
+using Tempo.Reports;
 using Tempo.Simulation.Fidelity;
 using Tempo.Simulation.Profiles;
-using Tempo.Simulation.Reports;
 
 namespace Tempo.Cli;
 

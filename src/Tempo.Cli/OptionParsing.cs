@@ -1,6 +1,6 @@
 using System.Globalization;
 
-using Tempo.Simulation.Workloads;
+using Tempo.Workloads;
 
 namespace Tempo.Cli;
 

@@ -7,7 +7,7 @@ using Spectre.Console;
 using Tempo.Scheduling;
 using Tempo.Simulation.Experiments;
 using Tempo.Simulation.Profiles;
-using Tempo.Simulation.Workloads;
+using Tempo.Workloads;
 
 namespace Tempo.Cli;
 

@@ -4,7 +4,7 @@ using System.Globalization;
 using Spectre.Console;
 
 using Tempo.Scheduling.Prediction;
-using Tempo.Simulation.Workloads;
+using Tempo.Workloads;
 
 namespace Tempo.Cli;
 

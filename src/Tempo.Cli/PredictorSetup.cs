@@ -1,6 +1,6 @@
 using Tempo.Core;
 using Tempo.Scheduling.Prediction;
-using Tempo.Simulation.Workloads;
+using Tempo.Workloads;
 
 namespace Tempo.Cli;
 

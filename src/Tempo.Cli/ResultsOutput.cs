@@ -1,6 +1,6 @@
 using Spectre.Console;
 
-using Tempo.Simulation.Reports;
+using Tempo.Reports;
 
 namespace Tempo.Cli;
 

@@ -2,7 +2,7 @@ using System.Globalization;
 
 using Spectre.Console;
 
-using Tempo.Simulation.Reports;
+using Tempo.Reports;
 
 namespace Tempo.Cli;
 

@@ -3,11 +3,11 @@ using System.Globalization;
 
 using Spectre.Console;
 
+using Tempo.Reports;
 using Tempo.Scheduling;
 using Tempo.Simulation.Experiments;
 using Tempo.Simulation.Profiles;
-using Tempo.Simulation.Reports;
-using Tempo.Simulation.Workloads;
+using Tempo.Workloads;
 
 namespace Tempo.Cli;
 
@@ -211,7 +211,7 @@ internal static class SimulateCommand
         };
 
         var result = RunWithProgress(plan);
-        var summaries = result.Runs.Select(r => new RunSummary(r.Policy, r.Rate, r.Metrics, r.Stats, r.WallS));
+        var summaries = result.Runs.Select(r => r.ToSummary());
         var config = new Dictionary<string, string>(settings.Describe(probe.Name));
         foreach (var (k, v) in ablation.Describe())
         {

@@ -1,6 +1,6 @@
 using System.CommandLine;
 
-using Tempo.Simulation.Workloads;
+using Tempo.Workloads;
 
 namespace Tempo.Cli;
 

@@ -1,6 +1,5 @@
 using Tempo.Core;
-using Tempo.Engine;
-using Tempo.Simulation.Reports;
+using Tempo.Reports;
 
 namespace Tempo.LoadGen;
 
@@ -85,5 +84,5 @@ public sealed record BenchResult
     /// <paramref name="rate"/>. The engine counters are zero: a client cannot see them.
     /// </summary>
     public ResultsDocument ToDocument(IReadOnlyDictionary<string, string> config, string label, double rate) =>
-        ResultsDocument.From(config, [new RunSummary(label, rate, Metrics, new EngineStats(), WallS)]) with { Schema = Schema };
+        ResultsDocument.From(config, [new RunSummary(label, rate, Metrics, EngineEntry.None, WallS)]) with { Schema = Schema };
 }

@@ -1,7 +1,7 @@
 using System.Net.Sockets;
 
 using Tempo.Core;
-using Tempo.Simulation.Workloads;
+using Tempo.Workloads;
 
 namespace Tempo.LoadGen;
 

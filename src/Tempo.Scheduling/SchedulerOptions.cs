@@ -1,7 +1,7 @@
 using Tempo.Engine;
-using Tempo.Scheduling.Collective;
 using Tempo.Scheduling.Prediction;
 using Tempo.Scheduling.Tempo;
+using Tempo.Workloads;
 
 namespace Tempo.Scheduling;
 

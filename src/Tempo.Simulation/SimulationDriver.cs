@@ -5,7 +5,7 @@ using Tempo.Core;
 using Tempo.Engine;
 using Tempo.Fleet;
 using Tempo.Simulation.Profiles;
-using Tempo.Simulation.Workloads;
+using Tempo.Workloads;
 
 namespace Tempo.Simulation;
 

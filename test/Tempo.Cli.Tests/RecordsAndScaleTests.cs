@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 
-using Tempo.Simulation.Workloads;
+using Tempo.Workloads;
 
 namespace Tempo.Cli.Tests;
 

@@ -1,4 +1,4 @@
-using Tempo.Simulation.Reports;
+using Tempo.Reports;
 
 namespace Tempo.Cli.Tests;
 

@@ -4,7 +4,7 @@ using System.Net.Sockets;
 using System.Text.Json;
 
 using Tempo.Cli;
-using Tempo.Simulation.Workloads;
+using Tempo.Workloads;
 
 namespace Tempo.LoadGen.Tests;
 

@@ -3,7 +3,7 @@ using System.Globalization;
 using Tempo.Core;
 using Tempo.Llama;
 using Tempo.Server;
-using Tempo.Simulation.Workloads;
+using Tempo.Workloads;
 
 namespace Tempo.LoadGen.Tests;
 

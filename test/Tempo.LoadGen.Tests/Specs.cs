@@ -1,5 +1,5 @@
 using Tempo.Core;
-using Tempo.Simulation.Workloads;
+using Tempo.Workloads;
 
 namespace Tempo.LoadGen.Tests;
 

@@ -4,7 +4,7 @@ using Tempo.Core;
 using Tempo.Fleet;
 using Tempo.Scheduling;
 using Tempo.Simulation.Profiles;
-using Tempo.Simulation.Workloads;
+using Tempo.Workloads;
 
 namespace Tempo.Simulation.Tests;
 

@@ -1,3 +1,5 @@
+using Tempo.Workloads;
+
 namespace Tempo.Scheduling.Collective;
 
 /// <summary>A closed stage of a job as one super-node: the summed prompt and output tokens of its calls (§5.1).</summary>

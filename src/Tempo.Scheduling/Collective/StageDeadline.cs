@@ -1,3 +1,5 @@
+using Tempo.Workloads;
+
 namespace Tempo.Scheduling.Collective;
 
 /// <summary>Splits a collective job's deadline across its stages (§5.4, §5.5 [REC]).</summary>

@@ -1,3 +1,5 @@
+using Tempo.Workloads;
+
 namespace Tempo.Scheduling.Collective;
 
 /// <summary>

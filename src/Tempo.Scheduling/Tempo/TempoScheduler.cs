@@ -2,6 +2,7 @@ using Tempo.Core;
 using Tempo.Engine;
 using Tempo.Scheduling.Collective;
 using Tempo.Scheduling.Prediction;
+using Tempo.Workloads;
 
 namespace Tempo.Scheduling.Tempo;
 

@@ -1,6 +1,6 @@
 using Tempo.Scheduling;
 using Tempo.Simulation.Profiles;
-using Tempo.Simulation.Workloads;
+using Tempo.Workloads;
 
 namespace Tempo.Simulation.Experiments;
 

@@ -1,5 +1,6 @@
 using Tempo.Core;
 using Tempo.Engine;
+using Tempo.Reports;
 
 namespace Tempo.Simulation.Experiments;
 
@@ -38,6 +39,10 @@ public sealed record RunResult
 
     /// <summary>Request records in workload order, when the plan kept them; otherwise null.</summary>
     public IReadOnlyList<RequestRecord>? Records { get; init; }
+
+    /// <summary>This run as the results file reports it.</summary>
+    public RunSummary ToSummary() =>
+        new(Policy, Rate, Metrics, new EngineEntry(Stats.Steps, Stats.PrefillTokens, Stats.DecodeTokens, Stats.SwapOuts, Stats.SwapIns, Stats.Recomputes, Stats.BusyS), WallS);
 }
 
 /// <summary>All runs of a sweep, ordered by policy (plan order), then rate (plan order).</summary>

@@ -1,9 +1,8 @@
 using System.Diagnostics;
 
 using Tempo.Scheduling;
-using Tempo.Scheduling.Collective;
 using Tempo.Simulation.Profiles;
-using Tempo.Simulation.Workloads;
+using Tempo.Workloads;
 
 namespace Tempo.Simulation.Experiments;
 

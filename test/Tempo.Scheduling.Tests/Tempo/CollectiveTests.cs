@@ -1,4 +1,5 @@
 using Tempo.Scheduling.Collective;
+using Tempo.Workloads;
 
 namespace Tempo.Scheduling.Tests.Tempo;
 

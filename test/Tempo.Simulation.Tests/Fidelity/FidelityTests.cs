@@ -1,8 +1,8 @@
 using Tempo.Core;
 using Tempo.Engine;
+using Tempo.Reports;
 using Tempo.Simulation.Fidelity;
 using Tempo.Simulation.Profiles;
-using Tempo.Simulation.Reports;
 
 namespace Tempo.Simulation.Tests.Fidelity;
 
