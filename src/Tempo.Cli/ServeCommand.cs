@@ -3,6 +3,7 @@ using System.Globalization;
 
 using Microsoft.Extensions.Logging;
 
+using Tempo.Backends;
 using Tempo.Core;
 using Tempo.Scheduling;
 using Tempo.Scheduling.Prediction;

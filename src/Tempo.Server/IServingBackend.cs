@@ -14,7 +14,7 @@ public sealed record TokenizedPrompt(int Count, IReadOnlyList<int>? Ids);
 
 /// <summary>
 /// What the server needs from a model: a tokenizer, a chat template, an executor and the engine limits it
-/// supports. <see cref="SimulatedBackend"/> paces a cost model in real time; a real model plugs in the same way.
+/// supports. The backends live outside the server (Tempo.Backends: a paced cost model, a GGUF model on LLamaSharp) and the CLI picks one.
 /// The server calls <see cref="Tokenize"/> and <see cref="ApplyChatTemplate"/> from request threads, concurrently.
 /// </summary>
 public interface IServingBackend : IDisposable

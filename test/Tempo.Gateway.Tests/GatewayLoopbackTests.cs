@@ -2,6 +2,7 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 
+using Tempo.Backends;
 using Tempo.Server;
 using Tempo.Simulation.Profiles;
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 
+using Tempo.Backends;
 using Tempo.Core;
 using Tempo.Llama;
 using Tempo.Server;

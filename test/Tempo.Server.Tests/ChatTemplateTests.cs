@@ -1,3 +1,4 @@
+using Tempo.Backends;
 using Tempo.Llama;
 
 namespace Tempo.Server.Tests;

@@ -1,5 +1,7 @@
 using System.Text.Json;
 
+using Tempo.Backends;
+
 namespace Tempo.Server.Tests;
 
 /// <summary>Client disconnects and graceful shutdown: every accepted request ends once, and its KV is freed.</summary>

@@ -4,6 +4,7 @@ using System.Text;
 using OpenAI;
 using OpenAI.Chat;
 
+using Tempo.Backends;
 using Tempo.Llama;
 
 namespace Tempo.Server.Tests;

@@ -5,6 +5,8 @@ using OpenAI;
 using OpenAI.Chat;
 using OpenAI.Models;
 
+using Tempo.Backends;
+
 namespace Tempo.Server.Tests;
 
 /// <summary>Good paths through the official OpenAI .NET client, over real HTTP on loopback.</summary>

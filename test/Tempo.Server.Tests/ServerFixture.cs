@@ -4,6 +4,7 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 
+using Tempo.Backends;
 using Tempo.Simulation.Profiles;
 
 namespace Tempo.Server.Tests;

@@ -1,5 +1,6 @@
 using System.Text.Json;
 
+using Tempo.Backends;
 using Tempo.Engine;
 using Tempo.Simulation.Profiles;
 

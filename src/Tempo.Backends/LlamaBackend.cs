@@ -2,8 +2,9 @@ using System.Text;
 
 using Tempo.Engine;
 using Tempo.Llama;
+using Tempo.Server;
 
-namespace Tempo.Server;
+namespace Tempo.Backends;
 
 /// <summary>
 /// A GGUF model run by llama.cpp through <see cref="LlamaModel"/>: real tokenizer, real forward passes, sampled

@@ -2,9 +2,10 @@ using System.Diagnostics;
 using System.Text;
 
 using Tempo.Engine;
+using Tempo.Server;
 using Tempo.Simulation.Profiles;
 
-namespace Tempo.Server;
+namespace Tempo.Backends;
 
 /// <summary>
 /// A model-free backend for testing clients and routers: each step takes the <see cref="CostModel"/>'s duration
