@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text;
 
 using Tempo.Engine;
@@ -100,15 +99,22 @@ public sealed class SimulatedBackend : IServingBackend
 
 /// <summary>
 /// Prices a step with the cost model and then sleeps for that long on the engine thread, so the wall clock moves
-/// as the modelled GPU would. Sleeping (not spinning) keeps an idle-looking server off the CPU.
+/// as the modelled GPU would. Sleeping (not spinning) keeps an idle-looking server off the CPU. Time and sleep are
+/// injected so a test can check the pacing on a fake clock.
 /// </summary>
-internal sealed class PacedExecutor(CostModel model, double speed) : IExecutor
+internal sealed class PacedExecutor(CostModel model, double speed, TimeProvider time, Action<TimeSpan> sleep) : IExecutor
 {
     private static readonly SequenceOutput Token = new(0, false, SimulatedBackend.PlaceholderToken);
 
+    /// <summary>Paces on the system clock with <see cref="Thread.Sleep(int)"/> (millisecond granularity).</summary>
+    public PacedExecutor(CostModel model, double speed)
+        : this(model, speed, TimeProvider.System, d => Thread.Sleep((int)Math.Round(d.TotalMilliseconds)))
+    {
+    }
+
     public StepResult Execute(StepBatch batch)
     {
-        var started = Stopwatch.GetTimestamp();
+        var started = time.GetTimestamp();
         var targetS = model.StepTimeS(batch) / speed;
         var outputs = new List<SequenceOutput>(batch.Entries.Count);
         foreach (var e in batch.Entries)
@@ -119,12 +125,12 @@ internal sealed class PacedExecutor(CostModel model, double speed) : IExecutor
             }
         }
 
-        var remainingMs = (targetS - Stopwatch.GetElapsedTime(started).TotalSeconds) * 1000;
-        if (remainingMs >= 0.5)
+        var remaining = TimeSpan.FromSeconds(targetS) - time.GetElapsedTime(started);
+        if (remaining >= TimeSpan.FromMilliseconds(0.5))
         {
-            Thread.Sleep((int)Math.Round(remainingMs));
+            sleep(remaining);
         }
 
-        return new StepResult(Stopwatch.GetElapsedTime(started).TotalSeconds, outputs);
+        return new StepResult(time.GetElapsedTime(started).TotalSeconds, outputs);
     }
 }

@@ -1,29 +1,30 @@
 using System.Net;
 using System.Net.Sockets;
 
+using Microsoft.Extensions.Time.Testing;
+
 using Tempo.Core;
 
 namespace Tempo.LoadGen.Tests;
 
 public sealed class LoadGeneratorTests
 {
-    [Fact]
-    public async Task RunAsync_StreamingServer_MeasuresTtftTbtAndE2eWithinTolerance()
-    {
-        await using var server = await FakeOpenAiServer.StartAsync();
-        server.FirstTokenDelay = TimeSpan.FromMilliseconds(200);
-        server.ChunkDelay = TimeSpan.FromMilliseconds(50);
+    private static readonly Uri VirtualUrl = new("http://virtual.test/");
 
-        var result = await new LoadGenerator().RunAsync(Specs.Of(Specs.Latency(1, 0, output: 5)), Specs.Options(server.Url));
+    [Fact]
+    public async Task RunAsync_StreamingServer_MeasuresTtftTbtAndE2eExactly()
+    {
+        var clock = new FakeTimeProvider();
+        using var server = new VirtualTimeServer(clock) { FirstTokenDelay = TimeSpan.FromMilliseconds(200), ChunkDelay = TimeSpan.FromMilliseconds(50), DrivesClock = true };
+
+        var result = await new LoadGenerator(server, clock).RunAsync(Specs.Of(Specs.Latency(1, 0, output: 5)), Specs.Options(VirtualUrl) with { Model = "m" });
 
         var r = Assert.Single(result.Records);
         Assert.Equal(FinishReason.Length, r.Reason);
-        Assert.Equal(5, r.TokenTimesS.Count);
-        // Lower bounds are what the server enforces; upper bounds leave room for a loaded 2-core CI machine. A single
-        // late chunk shortens the gap after it, so the gaps are checked on average, not one by one.
-        Assert.InRange(r.TtftS!.Value, 0.19, 0.80);
-        Assert.InRange(r.TbtGapsS().Average(), 0.040, 0.200);
-        Assert.InRange(r.E2eS, 0.39, 1.20);
+        Assert.Equal([0.20, 0.25, 0.30, 0.35, 0.40], r.TokenTimesS.Select(t => Math.Round(t - r.ArrivalS, 9)));
+        Assert.Equal(0.2, r.TtftS!.Value, 9);
+        Assert.All(r.TbtGapsS(), g => Assert.Equal(0.05, g, 9));
+        Assert.Equal(0.4, r.E2eS, 9);
         Assert.True(r.FinishS >= r.TokenTimesS[^1]);
         Assert.Equal(r.ArrivalS, r.Spec.ArrivalS);
         Assert.Equal(1, result.Metrics.Total.SloMet);
@@ -33,36 +34,41 @@ public sealed class LoadGeneratorTests
     [Fact]
     public async Task RunAsync_SlowResponses_SendsEveryArrivalOnSchedule()
     {
-        await using var server = await FakeOpenAiServer.StartAsync();
-
-        // Measure the schedule, not a cold start: one warm-up call JIT-compiles the HTTP path, and spare pool
-        // threads keep a busy CI machine (test assemblies run side by side on two cores) from starving the sends.
-        ThreadPool.GetMinThreads(out var workers, out var io);
-        ThreadPool.SetMinThreads(Math.Max(workers, 16), Math.Max(io, 16));
-        await new LoadGenerator().RunAsync(Specs.Of(Specs.Throughput(99, 5, output: 1)), Specs.Options(server.Url));
-        var warmup = server.Served.Count;
-        server.FirstTokenDelay = TimeSpan.FromSeconds(1);
+        var clock = new FakeTimeProvider();
+        using var server = new VirtualTimeServer(clock) { FirstTokenDelay = TimeSpan.FromSeconds(1) };
         var schedule = new[] { 0.0, 0.1, 0.2, 0.3, 0.4 };
         var workload = Specs.Of([.. schedule.Select((t, i) => Specs.Throughput(i + 1, 5 + t, output: 2))]);
 
-        var result = await new LoadGenerator().RunAsync(workload, Specs.Options(server.Url));
+        var run = new LoadGenerator(server, clock).RunAsync(workload, Specs.Options(VirtualUrl) with { Model = "m" });
+        for (var i = 0; i < schedule.Length; i++)
+        {
+            // The clock moves only once the previous send has arrived, so every send is stamped on the fake clock.
+            await server.WaitForRequestsAsync(i + 1);
+            if (i + 1 < schedule.Length)
+            {
+                clock.SetUtcNow(clock.Start + TimeSpan.FromSeconds(schedule[i + 1] + 0.001));
+            }
+        }
+
+        // Open loop: every call was sent on schedule while the first answer was still 0.6 s away.
+        Assert.False(run.IsCompleted);
+        clock.SetUtcNow(clock.Start + TimeSpan.FromSeconds(2));
+        var result = await run;
 
         var sends = result.Records.OrderBy(r => r.Spec.Id).Select(r => r.ArrivalS).ToList();
         for (var i = 0; i < schedule.Length; i++)
         {
-            // Open loop: each send follows the schedule although every earlier response is still a second away.
-            Assert.InRange(sends[i], schedule[i] - 0.001, schedule[i] + 0.30);
+            // The generator's timers are due half a millisecond after each arrival; the clock stepped to 1 ms after.
+            Assert.InRange(sends[i], schedule[i], schedule[i] + 0.001);
+            Assert.Equal(sends[i], server.Received[i], 9);
         }
-
-        var served = server.Served.Skip(warmup).ToList();
-        Assert.Equal(5, served.Count);
-        Assert.True(served.Max(s => s.ReceivedS) < served.Min(s => s.EndedS), "a request reached the server only after an earlier response had ended");
 
         Assert.Equal(5, result.PeakInFlight);
         Assert.Equal(0, result.DelayedByLimit);
         Assert.All(result.Records, r => Assert.True(r.Completed));
+        Assert.All(result.Records, r => Assert.Equal(2.0, r.FinishS, 9));
         Assert.Equal(10, result.ScheduledRate, 6);
-        Assert.InRange(result.WallS, 1.4, 4.0);
+        Assert.Equal(2.0, result.WallS, 9);
     }
 
     [Fact]
@@ -176,16 +182,19 @@ public sealed class LoadGeneratorTests
     [Fact]
     public async Task RunAsync_RequestOverTimeout_RecordsTimeout()
     {
-        await using var server = await FakeOpenAiServer.StartAsync();
-        server.FirstTokenDelay = TimeSpan.FromSeconds(5);
-        var options = Specs.Options(server.Url) with { Timeout = TimeSpan.FromMilliseconds(300), Model = "m" };
+        var clock = new FakeTimeProvider();
+        using var server = new VirtualTimeServer(clock) { FirstTokenDelay = TimeSpan.FromSeconds(5) };
+        var options = Specs.Options(VirtualUrl) with { Timeout = TimeSpan.FromMilliseconds(300), Model = "m" };
 
-        var result = await new LoadGenerator().RunAsync(Specs.Of(Specs.Throughput(1, 0, 3)), options);
+        var run = new LoadGenerator(server, clock).RunAsync(Specs.Of(Specs.Throughput(1, 0, 3)), options);
+        await server.WaitForRequestsAsync(1);
+        clock.Advance(TimeSpan.FromMilliseconds(300));
+        var result = await run;
 
         var r = Assert.Single(result.Records);
         Assert.Equal(FinishReason.Aborted, r.Reason);
         Assert.StartsWith("timeout", r.Detail, StringComparison.Ordinal);
-        Assert.InRange(r.E2eS, 0.29, 2.0);
+        Assert.Equal(0.3, r.E2eS, 9);
         Assert.Equal(1, result.ErrorsByKind["timeout"]);
     }
 

@@ -1,5 +1,8 @@
 using System.Text.Json;
 
+using Microsoft.Extensions.Time.Testing;
+
+
 using Tempo.Backends;
 using Tempo.Engine;
 using Tempo.Simulation.Profiles;
@@ -153,16 +156,23 @@ public sealed class WireFormatTests
     [Fact]
     public void PacedExecutor_Step_WaitsTheModelledTimeScaledBySpeed()
     {
-        var backend = new SimulatedBackend(CostProfile.Default, speed: 1);
-        var config = backend.EngineConfigFor(4, 512);
-        var executor = backend.CreateExecutor(config);
-        var engine = new EngineCore(config, Scheduling.PolicyRegistry.Get("sarathi").Create(new Scheduling.SchedulerOptions { Engine = config }), executor, backend.Clock);
+        var clock = new FakeTimeProvider();
+        var slept = new List<TimeSpan>();
+        var model = new CostModel(CostProfile.Default);
+        var executor = new PacedExecutor(model, 2, clock, d =>
+        {
+            slept.Add(d);
+            clock.Advance(d);
+        });
+        var config = CostProfile.Default.ToEngineConfig(4, 512);
+        var engine = new EngineCore(config, Scheduling.PolicyRegistry.Get("sarathi").Create(new Scheduling.SchedulerOptions { Engine = config }), executor, new WallClock(clock));
         engine.Submit(new Core.RequestSpec { Id = 1, ArrivalS = 0, Class = Core.RequestClass.Latency, Slo = new Core.Slo(1, 0.1, 10), PromptTokens = 100, OutputTokens = 2 });
 
         var duration = engine.Step();
 
-        // A 100-token prefill on the A100 profile is modelled at ~21 ms; sleeping has ~1 ms granularity, and a busy
-        // CI machine may wake the thread late, so only the lower bound is tight.
-        Assert.InRange(duration!.Value, 0.018, 0.5);
+        // The step (the whole 100-token prefill) sleeps once, for the modelled time at speed 2, and reports that time.
+        var expected = model.StepTimeS([new BatchEntry(null!, 100, 0, false, true)], 0) / 2;
+        Assert.Equal(expected, Assert.Single(slept).TotalSeconds, 6);
+        Assert.Equal(expected, duration!.Value, 6);
     }
 }
