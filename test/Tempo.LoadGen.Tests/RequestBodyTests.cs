@@ -1,6 +1,7 @@
 using System.Text.Json;
 
 using Tempo.Core;
+using Tempo.TestSupport;
 
 namespace Tempo.LoadGen.Tests;
 

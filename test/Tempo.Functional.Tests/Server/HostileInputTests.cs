@@ -2,7 +2,8 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 
-namespace Tempo.Server.Tests;
+
+namespace Tempo.Functional.Tests.Server;
 
 /// <summary>One server for a whole table of hostile requests: each must leave it healthy for the next.</summary>
 public sealed class HostileServerFixture : IAsyncLifetime

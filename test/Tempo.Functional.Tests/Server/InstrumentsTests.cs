@@ -1,6 +1,7 @@
 using System.Diagnostics.Metrics;
 
-namespace Tempo.Server.Tests;
+
+namespace Tempo.Functional.Tests.Server;
 
 /// <summary>The server's System.Diagnostics.Metrics instruments: what dotnet-counters and OpenTelemetry read.</summary>
 public sealed class InstrumentsTests

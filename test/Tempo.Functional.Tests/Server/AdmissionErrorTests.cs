@@ -1,6 +1,7 @@
 using System.Text.Json;
 
-namespace Tempo.Server.Tests;
+
+namespace Tempo.Functional.Tests.Server;
 
 /// <summary>Bad requests over raw HTTP: OpenAI-style error bodies, and the engine never touched.</summary>
 public sealed class AdmissionErrorTests

@@ -7,7 +7,7 @@ using OpenAI.Models;
 
 using Tempo.Backends;
 
-namespace Tempo.Server.Tests;
+namespace Tempo.Functional.Tests.Server;
 
 /// <summary>Good paths through the official OpenAI .NET client, over real HTTP on loopback.</summary>
 public sealed class OpenAiClientTests

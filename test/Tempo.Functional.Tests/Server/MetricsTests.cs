@@ -1,6 +1,7 @@
 using System.Text.Json;
 
-namespace Tempo.Server.Tests;
+
+namespace Tempo.Functional.Tests.Server;
 
 /// <summary>/metrics: Prometheus text that parses, with vLLM's names and counts that match the traffic.</summary>
 public sealed class MetricsTests

@@ -5,9 +5,10 @@ using System.Text;
 using System.Text.Json;
 
 using Tempo.Backends;
+using Tempo.Server;
 using Tempo.Simulation.Profiles;
 
-namespace Tempo.Server.Tests;
+namespace Tempo.Functional.Tests.Server;
 
 /// <summary>A <see cref="TempoServer"/> on a free loopback port with the simulated engine, plus a raw HTTP client.</summary>
 internal sealed class ServerFixture : IAsyncDisposable

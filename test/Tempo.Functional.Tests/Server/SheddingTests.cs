@@ -1,7 +1,8 @@
 using System.Net.Http.Headers;
 using System.Text;
 
-namespace Tempo.Server.Tests;
+
+namespace Tempo.Functional.Tests.Server;
 
 /// <summary><c>--shed-unattainable</c>: a request whose SLO cannot be met is answered 429 slo_unattainable, streams included.</summary>
 public sealed class SheddingTests

@@ -6,8 +6,9 @@ using OpenAI.Chat;
 
 using Tempo.Backends;
 using Tempo.Llama;
+using Tempo.Server;
 
-namespace Tempo.Server.Tests;
+namespace Tempo.Functional.Tests.Server;
 
 /// <summary>A tiny random-weight GGUF written once for this class (gibberish text, real llama.cpp compute).</summary>
 public sealed class TinyGguf : IDisposable

@@ -1,6 +1,8 @@
 using Tempo.Core;
+using Tempo.LoadGen;
+using Tempo.TestSupport;
 
-namespace Tempo.LoadGen.Tests;
+namespace Tempo.Functional.Tests.LoadGen;
 
 /// <summary>The bench tells success from failure as a careful client would.</summary>
 public sealed class CarefulClientTests

@@ -6,7 +6,7 @@ using System.Text.Json;
 using Tempo.Cli;
 using Tempo.Workloads;
 
-namespace Tempo.LoadGen.Tests;
+namespace Tempo.Functional.Tests.LoadGen;
 
 /// <summary>
 /// <c>tempo bench</c> end to end through <see cref="Program.Main"/>. The console is process-wide, so every test that

@@ -1,6 +1,7 @@
 using System.Text;
 
-namespace Tempo.Server.Tests;
+
+namespace Tempo.Functional.Tests.Server;
 
 /// <summary>One abusive request and the answer it must get.</summary>
 /// <param name="Name">What the case tries.</param>

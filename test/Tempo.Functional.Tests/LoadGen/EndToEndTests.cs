@@ -3,10 +3,11 @@ using System.Globalization;
 using Tempo.Backends;
 using Tempo.Core;
 using Tempo.Llama;
+using Tempo.LoadGen;
 using Tempo.Server;
 using Tempo.Workloads;
 
-namespace Tempo.LoadGen.Tests;
+namespace Tempo.Functional.Tests.LoadGen;
 
 /// <summary>
 /// The whole path: our server on a freshly written tiny random-weight GGUF (real llama.cpp compute on the CPU), driven by

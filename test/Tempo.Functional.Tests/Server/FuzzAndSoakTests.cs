@@ -7,7 +7,8 @@ using CsCheck;
 
 using Xunit.Abstractions;
 
-namespace Tempo.Server.Tests;
+
+namespace Tempo.Functional.Tests.Server;
 
 /// <summary>Random bodies and a mixed soak of good, cancelled and hostile requests against one server.</summary>
 public sealed class FuzzAndSoakTests(ITestOutputHelper output)

@@ -3,10 +3,11 @@ using System.Text;
 using System.Text.Json;
 
 using Tempo.Backends;
+using Tempo.Gateway;
 using Tempo.Server;
 using Tempo.Simulation.Profiles;
 
-namespace Tempo.Gateway.Tests;
+namespace Tempo.Functional.Tests.Gateway;
 
 /// <summary>The gateway on loopback in front of simulated <c>tempo serve</c> replicas.</summary>
 public sealed class GatewayLoopbackTests

@@ -1,6 +1,7 @@
 using System.Text.Json;
 
-namespace Tempo.Server.Tests;
+
+namespace Tempo.Functional.Tests.Server;
 
 /// <summary>One request's failure stays that request's; drains stay visible; job state stays bounded.</summary>
 public sealed class ResilienceTests

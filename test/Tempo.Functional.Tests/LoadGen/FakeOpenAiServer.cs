@@ -12,7 +12,8 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
-namespace Tempo.LoadGen.Tests;
+
+namespace Tempo.Functional.Tests.LoadGen;
 
 /// <summary>What the fake server saw of one request, on its own stopwatch (seconds since the server started).</summary>
 internal sealed record ServedRequest(JsonElement Body, double ReceivedS, double EndedS, int Status, IReadOnlyDictionary<string, string> Headers);

@@ -1,8 +1,9 @@
 using System.Text.Json;
 
 using Tempo.Backends;
+using Tempo.Server;
 
-namespace Tempo.Server.Tests;
+namespace Tempo.Functional.Tests.Server;
 
 /// <summary>Client disconnects and graceful shutdown: every accepted request ends once, and its KV is freed.</summary>
 public sealed class LifecycleTests

@@ -2,7 +2,8 @@ using System.Globalization;
 using System.Net.Sockets;
 using System.Text;
 
-namespace Tempo.Server.Tests;
+
+namespace Tempo.Functional.Tests.Server;
 
 /// <summary>
 /// HTTP/1.1 over a bare socket: sends exactly the bytes a hostile client would (any method, any path, headers with

@@ -1,13 +1,16 @@
 using Tempo.Core;
+using Tempo.LoadGen;
 using Tempo.Workloads;
 
-namespace Tempo.LoadGen.Tests;
+namespace Tempo.TestSupport;
 
 /// <summary>Small hand-made workloads for the tests.</summary>
-internal static class Specs
+public static class Specs
 {
+    /// <summary>An SLO every test server meets: TTFT 10 s, TBT 5 s, deadline 60 s.</summary>
     public static readonly Slo Loose = new(10, 5, 60);
 
+    /// <summary>A streaming chat request with the loose SLO (or <paramref name="slo"/>).</summary>
     public static RequestSpec Latency(long id, double arrival, int output, int prompt = 8, Slo? slo = null) => new()
     {
         Id = id,
@@ -18,6 +21,7 @@ internal static class Specs
         OutputTokens = output,
     };
 
+    /// <summary>A deadline-only request with the loose SLO.</summary>
     public static RequestSpec Throughput(long id, double arrival, int output, int prompt = 8) => new()
     {
         Id = id,
@@ -28,6 +32,7 @@ internal static class Specs
         OutputTokens = output,
     };
 
+    /// <summary>One call of stage <c>stage</c> of collective job <c>job</c>.</summary>
     public static RequestSpec Call(long id, double jobArrival, long job, int stage, int stages, int output, int prompt = 8) => new()
     {
         Id = id,
@@ -42,8 +47,10 @@ internal static class Specs
         App = "tot",
     };
 
+    /// <summary>A workload named "test" of these requests.</summary>
     public static Workload Of(params RequestSpec[] specs) => new("test", specs);
 
+    /// <summary>Bench options against <paramref name="url"/> with a 10 s timeout.</summary>
     public static BenchOptions Options(Uri url) => new()
     {
         BaseUrl = ServerUrl.Parse(url.ToString()),
