@@ -82,12 +82,6 @@ public sealed class LoadGenerator(HttpMessageHandler? handler = null, TimeProvid
         }
     }
 
-    /// <summary>A top-level arrival: one request, or a collective job (workload indices per stage).</summary>
-    private sealed record Arrival(double TimeS, int Index, List<List<int>>? Stages)
-    {
-        public int Calls => Stages?.Sum(s => s.Count) ?? 1;
-    }
-
     /// <summary>The state of one run.</summary>
     private sealed class Replay : IDisposable
     {
@@ -97,7 +91,7 @@ public sealed class LoadGenerator(HttpMessageHandler? handler = null, TimeProvid
         private readonly IProgress<BenchProgress>? _progress;
         private readonly OpenAiCall _call;
         private readonly string _model;
-        private readonly List<Arrival> _plan;
+        private readonly List<TopLevelArrival> _plan;
         private readonly int _beyondDuration;
         private readonly RequestRecord?[] _records;
         private readonly CallObservation?[] _observations;
@@ -129,10 +123,10 @@ public sealed class LoadGenerator(HttpMessageHandler? handler = null, TimeProvid
             var jobTag = "bench-" + Guid.NewGuid().ToString("N")[..8];
             _call = new OpenAiCall(http, fresh, options, model, jobTag, Now);
 
-            var all = Schedule(workload);
+            var all = ArrivalPlan.Of(workload.Requests);
             var first = all[0].TimeS;
             _plan = [.. all.Where(a => options.DurationS is not { } d || a.TimeS - first < d)];
-            _planned = _plan.Sum(a => a.Calls);
+            _planned = _plan.Sum(Calls);
             _beyondDuration = workload.Requests.Count - _planned;
         }
 
@@ -191,7 +185,7 @@ public sealed class LoadGenerator(HttpMessageHandler? handler = null, TimeProvid
                 Metrics = RunMetrics.Compute(records, _options.Weights),
                 Planned = _planned,
                 Sent = _sent,
-                NotSent = _plan.Skip(_arrivalsSent).Sum(a => a.Calls),
+                NotSent = _plan.Skip(_arrivalsSent).Sum(Calls),
                 BeyondDuration = _beyondDuration,
                 ErrorsByKind = _observations.Where(o => o?.ErrorKind is not null)
                     .GroupBy(o => o!.ErrorKind!)
@@ -216,37 +210,7 @@ public sealed class LoadGenerator(HttpMessageHandler? handler = null, TimeProvid
 
         private double Now() => _time.GetElapsedTime(_t0).TotalSeconds;
 
-        private static List<Arrival> Schedule(Workload workload)
-        {
-            var arrivals = new List<Arrival>();
-            var jobs = new Dictionary<long, List<List<int>>>();
-            for (var i = 0; i < workload.Requests.Count; i++)
-            {
-                var spec = workload.Requests[i];
-                if (spec.Class != RequestClass.Collective || spec.JobId is not { } jobId)
-                {
-                    arrivals.Add(new Arrival(spec.ArrivalS, i, null));
-                    continue;
-                }
-
-                if (!jobs.TryGetValue(jobId, out var stages))
-                {
-                    stages = [];
-                    jobs.Add(jobId, stages);
-                    arrivals.Add(new Arrival(spec.ArrivalS, i, stages));
-                }
-
-                while (stages.Count <= spec.Stage)
-                {
-                    stages.Add([]);
-                }
-
-                stages[spec.Stage].Add(i);
-            }
-
-            // Ties keep workload order, like the simulator.
-            return [.. arrivals.OrderBy(a => a.TimeS).ThenBy(a => a.Index)];
-        }
+        private static int Calls(TopLevelArrival a) => a.Stages?.Sum(s => s.Count) ?? 1;
 
         private async Task RunSingleAsync(int index, CancellationToken token)
         {
@@ -256,7 +220,7 @@ public sealed class LoadGenerator(HttpMessageHandler? handler = null, TimeProvid
             Ended(seen.Completed);
         }
 
-        private async Task RunJobAsync(List<List<int>> stages, CancellationToken token)
+        private async Task RunJobAsync(IReadOnlyList<IReadOnlyList<int>> stages, CancellationToken token)
         {
             var jobStart = 0.0;
             for (var s = 0; s < stages.Count; s++)
@@ -299,7 +263,7 @@ public sealed class LoadGenerator(HttpMessageHandler? handler = null, TimeProvid
         }
 
         /// <summary>Aborted records for every call of stages <paramref name="from"/>.. that will never be sent.</summary>
-        private void Abandon(List<List<int>> stages, int from, double jobStart, string detail)
+        private void Abandon(IReadOnlyList<IReadOnlyList<int>> stages, int from, double jobStart, string detail)
         {
             var now = Now();
             for (var s = from; s < stages.Count; s++)

@@ -120,29 +120,13 @@ public static class SimulationDriver
             var specs = workload.Requests;
             _records = new RequestRecord?[specs.Count];
             _indexById = new Dictionary<long, int>(specs.Count);
-            var arrivals = new List<Arrival>(specs.Count);
             for (var i = 0; i < specs.Count; i++)
             {
-                var spec = specs[i];
-                _indexById.Add(spec.Id, i);
-                if (JobOf(spec) is not { } jobId)
-                {
-                    arrivals.Add(new Arrival(spec.ArrivalS, i, null));
-                    continue;
-                }
-
-                if (!_jobs.TryGetValue(jobId, out var job))
-                {
-                    job = new Job(jobId, spec.StageCount);
-                    _jobs.Add(jobId, job);
-                    arrivals.Add(new Arrival(spec.ArrivalS, i, job));
-                }
-
-                job.Add(spec.Stage, i);
+                _indexById.Add(specs[i].Id, i);
             }
 
-            // Ties at the same instant keep workload order.
-            _arrivals = [.. arrivals.OrderBy(a => a.TimeS).ThenBy(a => a.SpecIndex)];
+            // One rule groups jobs and orders arrivals for the simulator and the load generator alike.
+            _arrivals = [.. ArrivalPlan.Of(specs).Select(a => new Arrival(a.TimeS, a.Index, a.Stages is { } stages ? AddJob(specs[a.Index].JobId!.Value, stages) : null))];
             Replicas = new Replica[schedulers.Count];
             _loads = new ReplicaLoad[schedulers.Count];
             for (var i = 0; i < schedulers.Count; i++)
@@ -250,7 +234,14 @@ public static class SimulationDriver
             return false;
         }
 
-        private static long? JobOf(RequestSpec spec) => spec.Class == RequestClass.Collective ? spec.JobId : null;
+        private static long? JobOf(RequestSpec spec) => ArrivalPlan.JobOf(spec);
+
+        private Job AddJob(long id, IReadOnlyList<IReadOnlyList<int>> stages)
+        {
+            var job = new Job(id, stages);
+            _jobs.Add(id, job);
+            return job;
+        }
 
         /// <summary>Sends every request due by <paramref name="horizonS"/>, released stages first, each with its own time.</summary>
         private void SubmitDue(double horizonS)
@@ -437,12 +428,12 @@ public static class SimulationDriver
     private readonly record struct Arrival(double TimeS, int SpecIndex, Job? Job);
 
     /// <summary>Release state of one collective job.</summary>
-    private sealed class Job(long id, int stageCountHint)
+    private sealed class Job(long id, IReadOnlyList<IReadOnlyList<int>> stages)
     {
         public long Id { get; } = id;
 
         /// <summary>Workload indices of the calls of each stage, in workload order.</summary>
-        public List<List<int>> Stages { get; } = new(Math.Max(1, stageCountHint));
+        public IReadOnlyList<IReadOnlyList<int>> Stages { get; } = stages;
 
         /// <summary>The stage released last.</summary>
         public int Stage { get; set; } = -1;
@@ -452,15 +443,5 @@ public static class SimulationDriver
 
         /// <summary>True once a call failed: later stages are never released.</summary>
         public bool Abandoned { get; set; }
-
-        public void Add(int stage, int index)
-        {
-            while (Stages.Count <= stage)
-            {
-                Stages.Add([]);
-            }
-
-            Stages[stage].Add(index);
-        }
     }
 }
