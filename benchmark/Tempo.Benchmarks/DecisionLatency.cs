@@ -3,8 +3,8 @@ using System.Globalization;
 
 using Tempo.Core;
 using Tempo.Scheduling;
+using Tempo.Scheduling.Gain;
 using Tempo.Scheduling.Prediction;
-using Tempo.Scheduling.Tempo;
 using Tempo.Workloads;
 
 namespace Tempo.Benchmarks;

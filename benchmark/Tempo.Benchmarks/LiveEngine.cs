@@ -1,7 +1,7 @@
 using Tempo.Engine;
 using Tempo.Scheduling;
+using Tempo.Scheduling.Gain;
 using Tempo.Scheduling.Prediction;
-using Tempo.Scheduling.Tempo;
 using Tempo.Simulation.Profiles;
 using Tempo.Workloads;
 

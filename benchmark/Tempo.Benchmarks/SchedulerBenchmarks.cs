@@ -1,7 +1,7 @@
 using BenchmarkDotNet.Attributes;
 
 using Tempo.Engine;
-using Tempo.Scheduling.Tempo;
+using Tempo.Scheduling.Gain;
 
 namespace Tempo.Benchmarks;
 

@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 
 using Tempo.Scheduling;
-using Tempo.Scheduling.Tempo;
+using Tempo.Scheduling.Gain;
 
 namespace Tempo.Cli;
 

@@ -1,6 +1,7 @@
+using Tempo.Scheduling.Baselines;
 using Tempo.Scheduling.Collective;
+using Tempo.Scheduling.Gain;
 using Tempo.Scheduling.Prediction;
-using Tempo.Scheduling.Tempo;
 using Tempo.Workloads;
 
 namespace Tempo.Scheduling;

@@ -1,6 +1,6 @@
 using Tempo.Engine;
+using Tempo.Scheduling.Gain;
 using Tempo.Scheduling.Prediction;
-using Tempo.Scheduling.Tempo;
 using Tempo.Workloads;
 
 namespace Tempo.Scheduling;
@@ -33,7 +33,7 @@ public sealed record SchedulerOptions
     public TempoOptions? Tempo { get; init; }
 
     /// <summary>Parameters of <c>tempo</c> (ablations); null means the defaults. <see cref="Tempo"/> configures <c>jitserve</c>.</summary>
-    public Tempo.SelectEdfOptions? SelectEdf { get; init; }
+    public SelectEdfOptions? SelectEdf { get; init; }
 
     /// <summary>True call graphs of collective jobs by job id, for tempo-oracle's precise stage ratios (see <see cref="JobGraphs.FromRequests"/>); null makes it match templates.</summary>
     public IReadOnlyDictionary<long, RecordedJob>? TrueJobGraphs { get; init; }

@@ -1,6 +1,6 @@
 using Tempo.Engine;
 
-namespace Tempo.Scheduling.Tempo;
+namespace Tempo.Scheduling.Gain;
 
 /// <summary>
 /// Keeps the best <c>capacity</c> requests offered, by priority, in a reusable sorted buffer: a partial sort

@@ -1,9 +1,9 @@
 using Tempo.Core;
 using Tempo.Engine;
+using Tempo.Scheduling.Gain;
 using Tempo.Scheduling.Prediction;
-using Tempo.Scheduling.Tempo;
 
-namespace Tempo.Scheduling.Tests.Tempo;
+namespace Tempo.Scheduling.Tests.Gain;
 
 public class StepTimeModelTests
 {

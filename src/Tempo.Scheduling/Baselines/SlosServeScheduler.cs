@@ -1,7 +1,8 @@
 using Tempo.Engine;
+using Tempo.Scheduling.Gain;
 using Tempo.Scheduling.Prediction;
 
-namespace Tempo.Scheduling.Tempo;
+namespace Tempo.Scheduling.Baselines;
 
 /// <summary>
 /// The SLOs-Serve baseline as the artifact emulates it (§3.10, the "SLO-target" ablation): running requests

@@ -1,4 +1,4 @@
-namespace Tempo.Scheduling.Tempo;
+namespace Tempo.Scheduling.Gain;
 
 /// <summary>Parameters of the <c>tempo</c> policy (<see cref="SelectEdfScheduler"/>); each mechanism can be turned off for ablations.</summary>
 public sealed record SelectEdfOptions

@@ -1,10 +1,10 @@
 using Tempo.Core;
 using Tempo.Engine;
 using Tempo.Scheduling.Collective;
+using Tempo.Scheduling.Gain;
 using Tempo.Scheduling.Prediction;
-using Tempo.Scheduling.Tempo;
 
-namespace Tempo.Scheduling.Tests.Tempo;
+namespace Tempo.Scheduling.Tests.Gain;
 
 /// <summary>Small engines and request specs for Tempo tests: a fixed-duration executor on a virtual clock.</summary>
 internal static class TempoTestKit

@@ -1,4 +1,4 @@
-namespace Tempo.Scheduling.Tempo;
+namespace Tempo.Scheduling.Gain;
 
 /// <summary>The grouping step of the re-plan (§3.5 A): the contiguous run of requests with the largest total density.</summary>
 internal static class SlidingWindow

@@ -1,4 +1,4 @@
-namespace Tempo.Scheduling.Tempo;
+namespace Tempo.Scheduling.Gain;
 
 /// <summary>
 /// Whether CPU swap space is healthy enough for a re-plan to initiate swap-outs (§3.2): it turns unhealthy when

@@ -1,11 +1,12 @@
 using Tempo.Core;
 using Tempo.Engine;
+using Tempo.Scheduling.Baselines;
 using Tempo.Scheduling.Collective;
+using Tempo.Scheduling.Gain;
 using Tempo.Scheduling.Prediction;
-using Tempo.Scheduling.Tempo;
 using Tempo.Workloads;
 
-namespace Tempo.Scheduling.Tests.Tempo;
+namespace Tempo.Scheduling.Tests.Gain;
 
 public class EndToEndTests
 {

@@ -1,4 +1,4 @@
-namespace Tempo.Scheduling.Tempo;
+namespace Tempo.Scheduling.Gain;
 
 /// <summary>
 /// What one engine step costs, learned online from measured step times, separately for decode-only steps and steps

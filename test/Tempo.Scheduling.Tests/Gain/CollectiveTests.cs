@@ -1,7 +1,7 @@
 using Tempo.Scheduling.Collective;
 using Tempo.Workloads;
 
-namespace Tempo.Scheduling.Tests.Tempo;
+namespace Tempo.Scheduling.Tests.Gain;
 
 public class StageDeadlineTests
 {

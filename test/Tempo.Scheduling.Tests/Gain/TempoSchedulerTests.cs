@@ -1,10 +1,10 @@
 using Tempo.Engine;
 using Tempo.Scheduling.Collective;
+using Tempo.Scheduling.Gain;
 using Tempo.Scheduling.Prediction;
-using Tempo.Scheduling.Tempo;
 using Tempo.Workloads;
 
-namespace Tempo.Scheduling.Tests.Tempo;
+namespace Tempo.Scheduling.Tests.Gain;
 
 public class TempoSchedulerTests
 {

@@ -1,7 +1,7 @@
 using Tempo.Core;
-using Tempo.Scheduling.Tempo;
+using Tempo.Scheduling.Gain;
 
-namespace Tempo.Scheduling.Tests.Tempo;
+namespace Tempo.Scheduling.Tests.Gain;
 
 public class GainDensityTests
 {

@@ -1,8 +1,8 @@
 using CsCheck;
 
-using Tempo.Scheduling.Tempo;
+using Tempo.Scheduling.Gain;
 
-namespace Tempo.Scheduling.Tests.Tempo;
+namespace Tempo.Scheduling.Tests.Gain;
 
 public class SlidingWindowTests
 {

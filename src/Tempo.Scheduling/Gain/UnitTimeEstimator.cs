@@ -1,4 +1,4 @@
-namespace Tempo.Scheduling.Tempo;
+namespace Tempo.Scheduling.Gain;
 
 /// <summary>
 /// The unit time u, seconds per scheduler iteration, measured online (§6.1 [REC]): an exponentially weighted mean

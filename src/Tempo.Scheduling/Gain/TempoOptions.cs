@@ -1,4 +1,4 @@
-namespace Tempo.Scheduling.Tempo;
+namespace Tempo.Scheduling.Gain;
 
 /// <summary>How the remaining time of a collective job is estimated for its shared priority key.</summary>
 public enum CollectiveRemainingWork

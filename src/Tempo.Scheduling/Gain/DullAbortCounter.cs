@@ -1,4 +1,4 @@
-namespace Tempo.Scheduling.Tempo;
+namespace Tempo.Scheduling.Gain;
 
 /// <summary>
 /// The artifact's safety valve (§3.9): while nothing runs but a few requests (fewer than

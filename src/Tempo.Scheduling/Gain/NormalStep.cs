@@ -1,6 +1,6 @@
 using Tempo.Engine;
 
-namespace Tempo.Scheduling.Tempo;
+namespace Tempo.Scheduling.Gain;
 
 /// <summary>
 /// The plain step that runs between re-plans (§3.4): running decodes, then running prefill chunks, in priority

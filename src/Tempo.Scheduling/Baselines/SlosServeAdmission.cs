@@ -1,4 +1,4 @@
-namespace Tempo.Scheduling.Tempo;
+namespace Tempo.Scheduling.Baselines;
 
 /// <summary>One waiting request as the SLOs-Serve admission DP sees it.</summary>
 /// <param name="DeadlineS">Absolute TTFT deadline (arrival + T_f).</param>
