@@ -234,8 +234,6 @@ public static class SimulationDriver
             return false;
         }
 
-        private static long? JobOf(RequestSpec spec) => ArrivalPlan.JobOf(spec);
-
         private Job AddJob(long id, IReadOnlyList<IReadOnlyList<int>> stages)
         {
             var job = new Job(id, stages);
@@ -360,7 +358,7 @@ public static class SimulationDriver
                 replica.ServiceS = replica.ServiceS == 0 ? held : replica.ServiceS + (ServiceWeight * (held - replica.ServiceS));
             }
 
-            if (JobOf(record.Spec) is not { } jobId || !_jobs.TryGetValue(jobId, out var job) || job.Abandoned)
+            if (ArrivalPlan.JobOf(record.Spec) is not { } jobId || !_jobs.TryGetValue(jobId, out var job) || job.Abandoned)
             {
                 return;
             }

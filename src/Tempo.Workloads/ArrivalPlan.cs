@@ -21,8 +21,8 @@ public static class ArrivalPlan
     public static IReadOnlyList<TopLevelArrival> Of(IReadOnlyList<RequestSpec> requests)
     {
         ArgumentNullException.ThrowIfNull(requests);
-        var arrivals = new List<(double TimeS, int Index, List<IReadOnlyList<int>>? Stages)>(requests.Count);
-        var jobs = new Dictionary<long, List<IReadOnlyList<int>>>();
+        var arrivals = new List<(double TimeS, int Index, List<List<int>>? Stages)>(requests.Count);
+        var jobs = new Dictionary<long, List<List<int>>>();
         for (var i = 0; i < requests.Count; i++)
         {
             var spec = requests[i];
@@ -41,10 +41,10 @@ public static class ArrivalPlan
 
             while (stages.Count <= spec.Stage)
             {
-                stages.Add(new List<int>());
+                stages.Add([]);
             }
 
-            ((List<int>)stages[spec.Stage]).Add(i);
+            stages[spec.Stage].Add(i);
         }
 
         return [.. arrivals.OrderBy(a => a.TimeS).ThenBy(a => a.Index).Select(a => new TopLevelArrival(a.TimeS, a.Index, a.Stages))];
