@@ -1,16 +1,23 @@
 """Reads `tempo simulate --format csv` files and prints, per file and rate, tempo's SLO goodput and service goodput
-as ratios to the best non-oracle baseline (jitserve included), and tempo-oracle's to oracle-sjf."""
+as ratios to the best non-oracle baseline (jitserve included), and tempo-oracle's to oracle-sjf.
+
+--tempo-from DIR takes tempo's rows from the same-named CSV in DIR (a run of `matrix.sh` with POLICIES=tempo and
+another build or setting), so a change to tempo is judged against baselines that did not change."""
+import os
 import csv
 import sys
 
 ORACLES = {"oracle-sjf", "tempo-oracle", "jitserve-oracle"}
 
 
-def main(paths):
+def main(paths, tempo_from=None):
     print("| run | rate | best base (SLO) | tempo SLO ratio | best base (gain) | tempo gain ratio | best attain | tempo-oracle/oracle-sjf SLO, gain |")
     print("|---|---|---|---|---|---|---|---|")
     for path in paths:
         rows = list(csv.DictReader(open(path)))
+        if tempo_from:
+            rows = [r for r in rows if r["policy"] != "tempo"]
+            rows += [r for r in csv.DictReader(open(os.path.join(tempo_from, os.path.basename(path)))) if r["policy"] == "tempo"]
         for rate in sorted({float(r["rate"]) for r in rows}):
             at = {r["policy"]: r for r in rows if float(r["rate"]) == rate}
             base = {p: r for p, r in at.items() if p not in ORACLES and p != "tempo"}
@@ -29,4 +36,8 @@ def main(paths):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    args = sys.argv[1:]
+    if args[:1] == ["--tempo-from"]:
+        main(args[2:], args[1])
+    else:
+        main(args)

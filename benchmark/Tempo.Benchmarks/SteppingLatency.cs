@@ -4,6 +4,7 @@ using System.Globalization;
 using Tempo.Core;
 using Tempo.Engine;
 using Tempo.Scheduling;
+using Tempo.Scheduling.Gain;
 using Tempo.Scheduling.Prediction;
 using Tempo.Simulation.Profiles;
 using Tempo.Workloads;
@@ -24,8 +25,14 @@ internal static class SteppingLatency
     public static void Run(TextWriter output, IReadOnlyCollection<string> policies)
     {
         var names = policies.Count > 0 ? policies : ["tempo", "edf", "sarathi"];
-        output.WriteLine("| policy | live requests | steps timed | p50 µs | p99 µs | max µs | steps with free slots |");
-        output.WriteLine("|---|---|---|---|---|---|---|");
+        output.WriteLine("| policy | live requests | steps | steps timed | p50 µs | p99 µs | max µs | mean µs | steps with free slots |");
+        output.WriteLine("|---|---|---|---|---|---|---|---|---|");
+        // One untimed pass first, so that the first row does not pay for the JIT's tiering of code the later ones share.
+        foreach (var policy in names)
+        {
+            Measure(TextWriter.Null, policy, 100);
+        }
+
         foreach (var live in new[] { 100, 1_000, 2_000 })
         {
             foreach (var policy in names)
@@ -40,7 +47,10 @@ internal static class SteppingLatency
         const int warmSteps = 1_000;
         const int timedSteps = 3_000;
         var profile = CostProfile.Default;
-        var info = PolicyRegistry.Get(policy);
+
+        // `tempo@N`: tempo with its whole selection every N steps; its normal steps and re-plans are reported apart.
+        var (name, replanSteps) = policy.Split('@') is [var n, var every] ? (n, int.Parse(every, CultureInfo.InvariantCulture)) : (policy, 1);
+        var info = PolicyRegistry.Get(name);
         var config = profile.ToEngineConfig(32, info.DefaultTokenBudget);
         var workload = WorkloadCatalog.Create("mixed", new WorkloadOptions { Requests = live + 20_000, Seed = 7, Rate = 6 }).Requests
             .Where(r => r.Class != RequestClass.Collective).ToList();
@@ -50,6 +60,7 @@ internal static class SteppingLatency
             Predictor = LengthPredictors.Create("fixed"),
             Seed = 7,
             TrueJobGraphs = JobGraphs.FromRequests(workload),
+            SelectEdf = SelectEdfOptions.Default with { ReplanSteps = replanSteps },
         }));
         var clock = new VirtualClock();
         var engine = new EngineCore(config, timed, new CostModel(profile).CreateExecutor(clock), clock);
@@ -61,6 +72,13 @@ internal static class SteppingLatency
 
         for (var step = 0; step < warmSteps + timedSteps && next < workload.Count; step++)
         {
+            if (step == warmSteps)
+            {
+                // Garbage from building the workload and warming up is collected now, not inside a timed step.
+                GC.Collect();
+                GC.WaitForPendingFinalizers();
+            }
+
             timed.Timing = step >= warmSteps;
             engine.Step();
             while (engine.LiveRequests < live && next < workload.Count)
@@ -69,10 +87,20 @@ internal static class SteppingLatency
             }
         }
 
-        var samples = timed.Samples.ToArray();
+        Row(output, policy, live, "all", timed.Samples, timed.WithFreeSlots);
+        if (replanSteps > 1)
+        {
+            Row(output, policy, live, "normal", timed.Samples.Where((_, i) => !timed.Replans[i]), timed.WithFreeSlots);
+            Row(output, policy, live, "re-plan", timed.Samples.Where((_, i) => timed.Replans[i]), timed.WithFreeSlots);
+        }
+    }
+
+    private static void Row(TextWriter output, string policy, int live, string steps, IEnumerable<double> timings, int withFreeSlots)
+    {
+        var samples = timings.ToArray();
         Array.Sort(samples);
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"| {policy} | {live:N0} | {samples.Length} | {Percentile.OfSorted(samples, 0.5):0.0} | {Percentile.OfSorted(samples, 0.99):0.0} | {samples[^1]:0.0} | {timed.WithFreeSlots} |"));
+            $"| {policy} | {live:N0} | {steps} | {samples.Length} | {Percentile.OfSorted(samples, 0.5):0.0} | {Percentile.OfSorted(samples, 0.99):0.0} | {samples[^1]:0.0} | {samples.Average():0.0} | {withFreeSlots} |"));
     }
 
     /// <summary>Times every <see cref="IScheduler.Plan"/> call of the scheduler it wraps, and changes nothing else.</summary>
@@ -81,6 +109,9 @@ internal static class SteppingLatency
         public bool Timing { get; set; }
 
         public List<double> Samples { get; } = [];
+
+        /// <summary>Per sample: whether the call ran a full re-plan (tempo with a re-plan interval; otherwise every call is alike).</summary>
+        public List<bool> Replans { get; } = [];
 
         public int WithFreeSlots { get; private set; }
 
@@ -94,6 +125,7 @@ internal static class SteppingLatency
             if (Timing)
             {
                 Samples.Add(us);
+                Replans.Add(inner is SelectEdfScheduler { LastPlanReplanned: true });
                 WithFreeSlots += view.Running.Count < view.Config.MaxBatch ? 1 : 0;
             }
 

@@ -164,7 +164,7 @@ internal class ChunkedPrefillScheduler : IScheduler
             return;
         }
 
-        var queue = SortedTop(view.Waiting, budget.SequencesLeft + 1);
+        var queue = WaitingTop(view, budget.SequencesLeft + 1);
         for (var i = 0; i < queue.Count; i++)
         {
             var r = queue[i];
@@ -175,6 +175,12 @@ internal class ChunkedPrefillScheduler : IScheduler
             }
         }
     }
+
+    /// <summary>
+    /// The first <paramref name="count"/> waiting requests in policy order, read within this step only. A policy that
+    /// can tell this order from what it kept since an earlier step overrides it, with the same result.
+    /// </summary>
+    protected virtual IReadOnlyList<EngineRequest> WaitingTop(SchedulerView view, int count) => SortedTop(view.Waiting, count);
 
     /// <summary>The queue sorted by <see cref="Compare"/> (the queue itself for FCFS policies).</summary>
     protected IReadOnlyList<EngineRequest> Sorted(IReadOnlyList<EngineRequest> queue)

@@ -55,6 +55,14 @@ public sealed record SelectEdfOptions
     /// <summary>Learn step costs online from measured steps; off keeps <see cref="InitialStepS"/> (a wrong belief stays wrong).</summary>
     public bool OnlineStepTime { get; init; } = true;
 
+    /// <summary>
+    /// Run the whole selection (price every live request, list-schedule the safe queue, judge overload, shed) every
+    /// this many steps; the steps between price only what moved: the runners, new arrivals, preempted requests and
+    /// queued requests whose tier is due to change by the clock. 1 re-plans every step; 4 (the default) decided as well
+    /// on the workload matrix at about half the mean decision cost (docs/BENCHMARKS.md §20).
+    /// </summary>
+    public int ReplanSteps { get; init; } = 4;
+
     /// <summary>Throws <see cref="ArgumentException"/> on an invalid value.</summary>
     public void Validate()
     {
@@ -63,9 +71,9 @@ public sealed record SelectEdfOptions
             throw new ArgumentException("tempo quantiles must be in (0, 1)");
         }
 
-        if (!(MarginSigmas >= 0) || !(InitialStepS > 0) || MaxPreemptionsPerStep < 0)
+        if (!(MarginSigmas >= 0) || !(InitialStepS > 0) || MaxPreemptionsPerStep < 0 || ReplanSteps < 1)
         {
-            throw new ArgumentException("tempo margin, initial step time and preemption limit must be non-negative (step time positive)");
+            throw new ArgumentException("tempo margin, initial step time and preemption limit must be non-negative (step time positive, re-plan interval at least one step)");
         }
     }
 }

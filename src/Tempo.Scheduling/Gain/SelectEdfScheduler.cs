@@ -35,6 +35,26 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
     private double _valueSum;
     private long _valueCount;
 
+    // Between re-plans only what moved is priced again: requests that arrived or were runners since the last step,
+    // and queued requests whose tier is due to change by the clock (a min-heap of those times, stamped so that a
+    // request priced again since leaves its old entry behind).
+    private readonly List<EngineRequest> _arrived = [];
+    private readonly List<EngineRequest> _lastRunners = [];
+    private readonly PriorityQueue<(EngineRequest Request, int Stamp), double> _tierChanges = new();
+    private readonly List<((EngineRequest Request, int Stamp) Entry, double AtS)> _changeBuffer = [];
+    private readonly List<EngineRequest> _due = [];
+    private int _stepsUntilReplan;
+
+    // The waiting queue's head in order as the last re-plan saw it, and the queued requests priced since, which are all
+    // the requests whose order key may have changed: between them they give the head of the queue without ranking it.
+    private readonly List<(EngineRequest Request, int Stamp)> _waitingHead = [];
+    private readonly List<EngineRequest> _repriced = [];
+    private readonly List<Ranked> _ranked = [];
+    private readonly List<EngineRequest> _head = [];
+    private bool _waitingHeadWhole;
+    private long _replans;
+    private long _evaluation;
+
     public SelectEdfScheduler(string name, SelectEdfOptions options, ILengthPredictor predictor, StepCostPrior? prior = null)
         : base(name, preemption: PreemptionMode.Recompute)
     {
@@ -43,6 +63,9 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
         _predictor = predictor;
         _time = prior is null ? new StepTimeModel(options.InitialStepS) : new StepTimeModel(prior);
     }
+
+    /// <summary>Whether the last <see cref="IScheduler.Plan"/> ran the whole selection (for the decision-cost benchmark).</summary>
+    internal bool LastPlanReplanned { get; private set; }
 
     /// <summary>The step-cost estimates in use.</summary>
     internal StepTimeModel StepTime => _time;
@@ -58,6 +81,10 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
         request.LengthBound = state.Posterior.QuantileAfter(0, _options.FeasibilityQuantile);
         _valueSum += _weights.Of(request.PromptTokens, state.Posterior.QuantileAfter(0, _options.RankQuantile));
         _valueCount++;
+        if (_options.ReplanSteps > 1)
+        {
+            _arrived.Add(request);
+        }
     }
 
     /// <inheritdoc />
@@ -128,9 +155,18 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
     private static State StateOf(EngineRequest r) =>
         r.PolicyState as State ?? throw new InvalidOperationException($"{r} has no tempo state (OnArrival not called)");
 
-    // Prices every live request, then picks the selected set.
+    // Prices every live request and picks the selected set at a re-plan; prices only what moved in between.
     private void Evaluate(SchedulerView view)
     {
+        _evaluation++;
+        LastPlanReplanned = --_stepsUntilReplan <= 0;
+        if (!LastPlanReplanned)
+        {
+            EvaluateMoved(view);
+            return;
+        }
+
+        _stepsUntilReplan = _options.ReplanSteps;
         var now = view.NowS;
         _live.Clear();
         _live.AddRange(view.Running);
@@ -162,6 +198,110 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
         // at risk than the batch can hold is overload too, even when none of the few still feasible is shed.
         SelectBySlots(view, now);
         _overloaded = _slots.Overloaded(queuedAtRisk, _lastShedS);
+        if (_options.ReplanSteps > 1)
+        {
+            TrackTierChanges(view);
+        }
+    }
+
+    // Remembers, after a re-plan, what the steps until the next one need to tell what moved.
+    private void TrackTierChanges(SchedulerView view)
+    {
+        _replans++;
+        _repriced.Clear();
+        _waitingHead.Clear();
+        var headLength = WaitingHeadLength(view.Config);
+        foreach (var r in SortedTop(view.Waiting, headLength))
+        {
+            _waitingHead.Add((r, StateOf(r).Stamp));
+        }
+
+        _waitingHeadWhole = view.Waiting.Count <= headLength;
+        _arrived.Clear();
+        _lastRunners.Clear();
+        _lastRunners.AddRange(view.Running);
+        _tierChanges.Clear();
+        _changeBuffer.Clear();
+        for (var i = view.Running.Count; i < _live.Count; i++)
+        {
+            var s = StateOf(_live[i]);
+            if (s.NextChangeS < double.PositiveInfinity)
+            {
+                _changeBuffer.Add(((_live[i], s.Stamp), s.NextChangeS));
+            }
+        }
+
+        _tierChanges.EnqueueRange(_changeBuffer);
+        _changeBuffer.Clear();
+    }
+
+    // A step between re-plans: the runners are priced again (their lengths and times moved), and so are queued
+    // requests that are new, were preempted since the last step, or whose tier change time has passed. Everything else
+    // keeps the price, order and slot verdict of the last re-plan, and overload is judged there too.
+    private void EvaluateMoved(SchedulerView view)
+    {
+        var now = view.NowS;
+        var bonus = _options.CountBonus && _valueCount > 0 ? _valueSum / _valueCount : 0;
+        _live.Clear();
+        _live.AddRange(view.Running);
+        foreach (var r in _lastRunners)
+        {
+            if (r.State is RequestState.Waiting or RequestState.Swapped)
+            {
+                _due.Add(r);
+            }
+        }
+
+        foreach (var r in _arrived)
+        {
+            if (r.State is RequestState.Waiting or RequestState.Swapped)
+            {
+                _due.Add(r);
+            }
+        }
+
+        // Strictly past: a tier changes once `now` exceeds its threshold, as in Price. Each entry is priced once per
+        // step, so a threshold that rounding puts a hair after `now` waits for the next step instead of looping.
+        while (_tierChanges.TryPeek(out var entry, out var atS) && atS < now)
+        {
+            _tierChanges.Dequeue();
+            if (StateOf(entry.Request).Stamp == entry.Stamp && entry.Request.State is RequestState.Waiting or RequestState.Swapped)
+            {
+                _due.Add(entry.Request);
+            }
+        }
+
+        foreach (var r in view.Running)
+        {
+            Price(r, now, bonus, view.Config);
+        }
+
+        foreach (var r in _due)
+        {
+            var s = StateOf(r);
+            if (s.PricedIn == _evaluation)
+            {
+                continue; // listed twice (arrived and due, say)
+            }
+
+            Price(r, now, bonus, view.Config);
+            _live.Add(r);
+            if (s.RepricedAfterReplan != _replans)
+            {
+                s.RepricedAfterReplan = _replans;
+                _repriced.Add(r);
+            }
+
+            if (s.NextChangeS < double.PositiveInfinity)
+            {
+                _tierChanges.Enqueue((r, s.Stamp), s.NextChangeS);
+            }
+        }
+
+        _due.Clear();
+        _arrived.Clear();
+        _lastRunners.Clear();
+        _lastRunners.AddRange(view.Running);
     }
 
     // List-schedules the queued feasible requests in latest-start order onto the batch's slots (each runner holds its
@@ -203,6 +343,57 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
                 s.ShedForSlot = true;
             }
         }
+    }
+
+    // The waiting head a normal step may need: a step admits at most a batch of sequences, and some of the head will
+    // have been admitted or priced again since the re-plan.
+    private static int WaitingHeadLength(EngineConfig engine) => (2 * engine.MaxBatch) + 2;
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// Between re-plans only the requests priced since the last one can have a new order key (the overload flag that
+    /// picks the key is set at re-plans too). The head kept then, less what left the queue or was priced again, is in
+    /// order; every request outside it ranks below its last entry. So when enough of the head is left, merging it
+    /// with the requests priced since gives the exact head of the queue; otherwise the queue is ranked.
+    /// </remarks>
+    protected override IReadOnlyList<EngineRequest> WaitingTop(SchedulerView view, int count)
+    {
+        if (LastPlanReplanned || _options.ReplanSteps == 1)
+        {
+            return base.WaitingTop(view, count);
+        }
+
+        _ranked.Clear();
+        foreach (var (r, stamp) in _waitingHead)
+        {
+            if (r.State == RequestState.Waiting && StateOf(r).Stamp == stamp)
+            {
+                _ranked.Add(Ranked.Of(r, SortKey(r)));
+            }
+        }
+
+        if (_ranked.Count < count && !_waitingHeadWhole)
+        {
+            return base.WaitingTop(view, count);
+        }
+
+        foreach (var r in _repriced)
+        {
+            if (r.State == RequestState.Waiting)
+            {
+                _ranked.Add(Ranked.Of(r, SortKey(r)));
+            }
+        }
+
+        _ranked.Sort();
+        _head.Clear();
+        for (var i = 0; i < _ranked.Count && i < count; i++)
+        {
+            _head.Add(_ranked[i].Request);
+        }
+
+        _ranked.Clear();
+        return _head;
     }
 
     // Remaining work in time, deadline, value and tier (0 feasible, 2 SLO-dead) of one request.
@@ -289,6 +480,18 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
         // latency stream on pace stays feasible however long it may run: its per-token deadline is what binds.
         var risky = spec.Class != RequestClass.Latency && now + worst > deadline;
         s.Tier = dead ? 2 : risky || s.SloLost ? 1 : 0;
+        s.Stamp++;
+        s.PricedIn = _evaluation;
+
+        // When the clock alone would change the tier (the same comparisons, solved for `now`): safe turns at risk,
+        // then dead. A lost stream's earnable value moves with every step, so only a re-plan prices it again.
+        var deadAtS = spec.Class switch
+        {
+            RequestClass.Latency => r.Generated == 0 ? due - typicalFirstToken : due,
+            _ => deadline - typical,
+        };
+        var riskAtS = spec.Class == RequestClass.Latency ? double.PositiveInfinity : deadline - worst;
+        s.NextChangeS = s.SloLost || dead ? double.PositiveInfinity : s.Tier == 0 ? Math.Min(riskAtS, deadAtS) : deadAtS;
     }
 
     // Of the next `remaining` tokens of a latency stream whose next token lands at `nextTokenS`, how many land on
@@ -352,15 +555,21 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
         }
 
         var urgent = 0;
+        var limit = _options.MaxPreemptionsPerStep;
         foreach (var w in view.Waiting)
         {
+            if (urgent == limit)
+            {
+                break; // enough to use every displacement this step allows
+            }
+
             if (StateOf(w).Tier == 0 || StateOf(w).ShedForSlot)
             {
                 urgent++;
             }
         }
 
-        var limit = Math.Min(urgent, _options.MaxPreemptionsPerStep);
+        limit = urgent;
         var displaced = 0;
         var running = Sorted(view.Running);
         for (var i = running.Count - 1; i >= 0 && displaced < limit; i--)
@@ -388,6 +597,23 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
         }
     }
 
+    /// <summary>A waiting request with its order key read once (submission order breaks ties, as in the base order).</summary>
+    private readonly record struct Ranked(double Primary, double Secondary, EngineRequest Request) : IComparable<Ranked>
+    {
+        public static Ranked Of(EngineRequest r, (double Primary, double Secondary) key) => new(key.Primary, key.Secondary, r);
+
+        public int CompareTo(Ranked other)
+        {
+            var c = Primary.CompareTo(other.Primary);
+            if (c == 0)
+            {
+                c = Secondary.CompareTo(other.Secondary);
+            }
+
+            return c != 0 ? c : Request.Sequence.CompareTo(other.Request.Sequence);
+        }
+    }
+
     /// <summary>Per-request state: the length posterior and this step's pricing.</summary>
     private sealed class State(ILengthPosterior posterior)
     {
@@ -405,6 +631,18 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
         public int FeasibilityTotal { get; set; }
 
         public int Tier { get; set; }
+
+        /// <summary>Counts pricings, so a tier-change entry made before the latest one is recognised as stale.</summary>
+        public int Stamp { get; set; }
+
+        /// <summary>The evaluation (counted from 1) this request was last priced in.</summary>
+        public long PricedIn { get; set; }
+
+        /// <summary>The re-plan (counted from 1) after which this request was last listed as priced again (0: never).</summary>
+        public long RepricedAfterReplan { get; set; }
+
+        /// <summary>When the clock alone changes this request's tier next (infinity: not before the next re-plan).</summary>
+        public double NextChangeS { get; set; }
 
         public double DeadlineS { get; set; }
 

@@ -145,6 +145,32 @@ public class SelectEdfSchedulerTests
         Assert.Equal(3, h.Records.Count);
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(1_000)]
+    public void BetweenReplans_AQueuedRequestWhoseDeadlinePasses_FallsBehindTheOneStillFeasible(int replanSteps)
+    {
+        // One slot, held by a 30-token runner until about 0.3 s. Both queued calls arrive after the first re-plan, so
+        // with 1,000 steps between re-plans only the clock can change their tiers. Call 2 starts out first (its latest
+        // start is the earlier), but its deadline (0.25 s) passes while it waits: it must then yield to call 3.
+        var h = new SimHarness(Create(SelectEdfOptions.Default with { ReplanSteps = replanSteps }), Config with { MaxBatch = 1 });
+
+        h.Run([Throughput(1, 0, output: 30, deadlineS: 5), Throughput(2, 0.05, output: 10, deadlineS: 0.2), Throughput(3, 0.05, output: 10, deadlineS: 2)]);
+
+        Assert.Equal([1L, 3L, 2L], h.FirstTokenOrder);
+    }
+
+    [Fact]
+    public void BetweenReplans_WithoutTheClock_TheStaleOrderWouldServeTheDeadCallFirst()
+    {
+        // The control for the test above: while call 2 is still feasible when the slot frees, it goes first.
+        var h = new SimHarness(Create(SelectEdfOptions.Default with { ReplanSteps = 1_000 }), Config with { MaxBatch = 1 });
+
+        h.Run([Throughput(1, 0, output: 30, deadlineS: 5), Throughput(2, 0.05, output: 10, deadlineS: 0.6), Throughput(3, 0.05, output: 10, deadlineS: 2)]);
+
+        Assert.Equal([1L, 2L, 3L], h.FirstTokenOrder);
+    }
+
     [Fact]
     public void Shedding_Off_TheSameStreamIsServedLate()
     {
