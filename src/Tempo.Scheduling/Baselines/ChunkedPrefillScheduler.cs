@@ -21,7 +21,6 @@ internal class ChunkedPrefillScheduler : IScheduler
     // within the step that asked for them.
     private readonly List<EngineRequest> _sorted = [];
     private readonly List<EngineRequest> _top = [];
-    private readonly List<KeyedRequest> _topKeys = [];
     private KeyedRequest[] _keys = new KeyedRequest[64];
 
     /// <summary>Creates the scheduler with a fixed queue order.</summary>
@@ -224,24 +223,12 @@ internal class ChunkedPrefillScheduler : IScheduler
 
         if (UsesSortKey)
         {
-            var keys = _topKeys;
-            keys.Clear();
-            for (var i = 0; i < queue.Count; i++)
-            {
-                var r = queue[i];
-                var (primary, secondary) = SortKey(r);
-                var keyed = new KeyedRequest(primary, secondary, r);
-
-                // Most of a long queue ranks below the current worst kept: reject it without a delegate call.
-                if (keys.Count == count && keyed.CompareTo(keys[^1]) >= 0)
-                {
-                    continue;
-                }
-
-                InsertBounded(keys, keyed, count, static (a, b) => a.CompareTo(b));
-            }
-
-            foreach (var k in keys)
+            // Each key once, the head selected in linear time, and only the head sorted.
+            var keys = KeysOf(queue);
+            Quickselect.SmallestFirst(keys, count);
+            var head = keys[..count];
+            head.Sort();
+            foreach (var k in head)
             {
                 top.Add(k.Request);
             }
@@ -301,8 +288,25 @@ internal class ChunkedPrefillScheduler : IScheduler
 
     private List<EngineRequest> SortedByKey(IReadOnlyList<EngineRequest> queue)
     {
-        // Keys can depend on the time or on per-program counters; computing them once per request per step
-        // instead of once per comparison is what keeps long queues cheap.
+        var keys = KeysOf(queue);
+
+        // Keys are unique (submission order breaks ties), so any sort gives this exact order.
+        keys.Sort();
+        _sorted.Clear();
+        foreach (var k in keys)
+        {
+            _sorted.Add(k.Request);
+        }
+
+        // Drop the request references so finished requests are not kept alive by the buffer.
+        keys.Clear();
+        return _sorted;
+    }
+
+    // Keys can depend on the time or on per-program counters; computing them once per request per step instead of
+    // once per comparison is what keeps long queues cheap. The span is a reused buffer: clear it after use.
+    private Span<KeyedRequest> KeysOf(IReadOnlyList<EngineRequest> queue)
+    {
         var n = queue.Count;
         if (_keys.Length < n)
         {
@@ -316,17 +320,7 @@ internal class ChunkedPrefillScheduler : IScheduler
             keys[i] = new KeyedRequest(primary, secondary, queue[i]);
         }
 
-        // Keys are unique (submission order breaks ties), so any sort gives this exact order.
-        keys.Sort();
-        _sorted.Clear();
-        foreach (var k in keys)
-        {
-            _sorted.Add(k.Request);
-        }
-
-        // Drop the request references so finished requests are not kept alive by the buffer.
-        keys.Clear();
-        return _sorted;
+        return keys;
     }
 
     private readonly record struct KeyedRequest(double Primary, double Secondary, EngineRequest Request) : IComparable<KeyedRequest>
