@@ -55,6 +55,23 @@ public class SlotScheduleTests
     }
 
     [Fact]
+    public void Backlog_CountsShedAndAtRiskTogetherAgainstTheSlots_OneShedAloneIsNot()
+    {
+        var slots = new SlotSchedule();
+        slots.Begin(100);
+        slots.AddSlot(100);
+        slots.AddSlot(100);
+        Assert.True(slots.TryPlace(1, 50, 200));
+        Assert.True(slots.TryPlace(1, 50, 200));
+        Assert.False(slots.TryPlace(1, 1, 120)); // both slots busy until 150: shed
+
+        Assert.True(slots.Overloaded(queuedAtRisk: 0, lastShedS: double.NegativeInfinity));
+        Assert.False(slots.Backlogged(queuedAtRisk: 1, lastShedS: double.NegativeInfinity));
+        Assert.True(slots.Backlogged(queuedAtRisk: 2, lastShedS: double.NegativeInfinity));
+        Assert.True(slots.Backlogged(queuedAtRisk: 0, lastShedS: 100 - (SlotSchedule.ShedMemoryS / 2)));
+    }
+
+    [Fact]
     public void Order_IsTierFirst_ThenLatestStartUnlessOverloaded_ThenDensity()
     {
         var urgentCheap = SlotSchedule.OrderKey(0, latestStartS: 1, density: 10, overloaded: false);

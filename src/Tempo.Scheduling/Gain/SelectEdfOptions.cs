@@ -24,6 +24,12 @@ public sealed record SelectEdfOptions
     /// </summary>
     public bool Select { get; init; } = true;
 
+    /// <summary>
+    /// Judge overload (which switches the order to value density) by a backlog: more queued requests doomed than the
+    /// batch holds. Off: any request the slot schedule sheds is overload, as the gateway judges it.
+    /// </summary>
+    public bool BacklogOverload { get; init; } = true;
+
     /// <summary>Order the selected requests by latest start time (least laxity first); off orders them by value density.</summary>
     public bool UrgencyOrder { get; init; } = true;
 

