@@ -36,7 +36,7 @@ internal sealed class EngineHost : IDisposable
         _options = options;
         _metrics = metrics;
         _logger = logger;
-        _inbox = new EngineInbox(options, backend.Clock);
+        _inbox = new EngineInbox(options, backend.Clock, metrics.OnJobJudged);
         var policy = PolicyRegistry.Get(options.Policy);
         Config = backend.EngineConfigFor(options.MaxBatch, options.TokenBudget ?? policy.DefaultTokenBudget);
         if (options.ShedUnattainable && !policy.Sheds)
@@ -255,6 +255,7 @@ internal sealed class EngineHost : IDisposable
         var outcome = SloVerdict.Score(record, _options.Weights);
         _metrics.OnEnded(outcome);
         _stats.OnEnded(outcome.SloMet);
+        _inbox.Ended(record.Spec, outcome.SloMet);
 
         ServerLog.RequestFinished(_logger, outcome);
 

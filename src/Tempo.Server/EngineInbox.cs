@@ -33,10 +33,13 @@ internal abstract record EngineCommand
 /// lock orders admission against closing, so a request is either queued before the queue closes or refused: none
 /// is accepted and then lost.
 /// </summary>
-internal sealed class EngineInbox(ServerOptions options, IClock clock)
+/// <param name="options">Queue bound and job-state limits.</param>
+/// <param name="clock">The engine's clock.</param>
+/// <param name="jobJudged">Told each collective job's verdict (true: met), once, when the job is forgotten.</param>
+internal sealed class EngineInbox(ServerOptions options, IClock clock, Action<bool>? jobJudged = null)
 {
     private readonly Channel<EngineCommand> _commands = Channel.CreateUnbounded<EngineCommand>(new UnboundedChannelOptions { SingleReader = true });
-    private readonly JobRegistry _jobs = new(options.MaxTrackedJobs, options.JobStateTtl.TotalSeconds);
+    private readonly JobRegistry _jobs = new(options.MaxTrackedJobs, options.JobStateTtl.TotalSeconds, jobJudged);
     private readonly Lock _lock = new();
     private long _nextId;
     private int _unapplied;
@@ -93,6 +96,18 @@ internal sealed class EngineInbox(ServerOptions options, IClock clock)
             _unapplied++;
             _commands.Writer.TryWrite(new EngineCommand.Submit(spec, now, stream));
             return Refusal.None;
+        }
+    }
+
+    /// <summary>A request ended (engine thread): a collective call counts toward its job's verdict.</summary>
+    public void Ended(RequestSpec spec, bool sloMet)
+    {
+        if (spec.JobId is { } job)
+        {
+            lock (_lock)
+            {
+                _jobs.CallEnded(job, sloMet, clock.NowS);
+            }
         }
     }
 

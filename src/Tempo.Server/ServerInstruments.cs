@@ -32,6 +32,7 @@ internal sealed class ServerInstruments : IDisposable
     private readonly Counter<double> _gain;
     private readonly Counter<long> _attained;
     private readonly Counter<long> _missed;
+    private readonly Counter<long> _jobs;
     private readonly Counter<long> _shed;
     private Func<EngineSnapshot>? _engine;
 
@@ -48,6 +49,7 @@ internal sealed class ServerInstruments : IDisposable
         _gain = _meter.CreateCounter<double>("tempo.server.service_gain", "{weighted_token}", "Service gain earned (weighted tokens within their SLO), by request class.");
         _attained = _meter.CreateCounter<long>("tempo.server.slo.attained", "{request}", "Requests that met their SLO, by request class.");
         _missed = _meter.CreateCounter<long>("tempo.server.slo.missed", "{request}", "Requests that missed their SLO, by request class.");
+        _jobs = _meter.CreateCounter<long>("tempo.server.jobs.judged", "{job}", "Collective jobs judged (once, when forgotten), by outcome: met when every call met the job's deadline.");
         _shed = _meter.CreateCounter<long>("tempo.server.requests.shed", "{request}", "Requests shed because their SLO could not be met, by request class.");
         _meter.CreateObservableGauge("tempo.server.requests.running", () => Engine(e => e.Running), "{request}", "Requests in the running batch.");
         _meter.CreateObservableGauge("tempo.server.requests.waiting", () => Engine(e => e.Waiting), "{request}", "Requests waiting for their first scheduling.");
@@ -92,6 +94,8 @@ internal sealed class ServerInstruments : IDisposable
             _e2e.Record(outcome.Record.E2eS);
         }
     }
+
+    public void JobJudged(bool met) => _jobs.Add(1, new KeyValuePair<string, object?>("outcome", met ? "met" : "missed"));
 
     public void Accepted() => _accepted.Add(1);
 

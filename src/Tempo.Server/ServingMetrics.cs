@@ -34,6 +34,8 @@ internal sealed class ServingMetrics : IDisposable
     private readonly Dictionary<string, long> _success = new(StringComparer.Ordinal) { ["stop"] = 0, ["length"] = 0 };
     private readonly Dictionary<string, long> _ended = new(StringComparer.Ordinal);
     private readonly Dictionary<string, long> _rejected = new(StringComparer.Ordinal);
+    private long _jobsMet;
+    private long _jobsMissed;
     private long _accepted;
     private long _promptTokens;
     private long _generationTokens;
@@ -123,6 +125,13 @@ internal sealed class ServingMetrics : IDisposable
         }
     }
 
+    /// <summary>A collective job was judged (once, when the server forgets it): met when every call met the job's deadline.</summary>
+    public void OnJobJudged(bool met)
+    {
+        Instruments.JobJudged(met);
+        Interlocked.Increment(ref met ? ref _jobsMet : ref _jobsMissed);
+    }
+
     /// <summary>A request passed admission and was handed to the engine (it will end exactly once).</summary>
     public void OnAccepted()
     {
@@ -187,6 +196,9 @@ internal sealed class ServingMetrics : IDisposable
             Labelled(text, "tempo_requests_refused_total", "Requests answered with an error before reaching the engine, by reason.", "reason", _rejected);
         }
 
+        Header(text, "tempo_collective_jobs_total", "Collective jobs judged, once each when the server forgets the job (max(job-state TTL, 2 x deadline) after its first call), by outcome: met when every call met the job's deadline.", "counter");
+        Sample(text, "tempo_collective_jobs_total", $"{m},outcome=\"met\"", Interlocked.Read(ref _jobsMet));
+        Sample(text, "tempo_collective_jobs_total", $"{m},outcome=\"missed\"", Interlocked.Read(ref _jobsMissed));
         Gauge(text, "tempo_engine_live_requests", "Requests inside the engine (waiting, running or swapped) plus those about to enter it.", m, engine.Live);
         Counter(text, "tempo_engine_steps_total", "Engine steps executed.", m, engine.Steps);
         Counter(text, "tempo_requests_accepted_total", "Requests handed to the engine; each ends exactly once (tempo_requests_ended_total).", m, Interlocked.Read(ref _accepted));

@@ -15,10 +15,10 @@ public sealed class EngineInboxTests
         OutputTokens = 4,
     };
 
-    private static (EngineInbox Inbox, VirtualClock Clock) Create(int maxQueue = 2)
+    private static (EngineInbox Inbox, VirtualClock Clock) Create(int maxQueue = 2, Action<bool>? jobJudged = null)
     {
         var clock = new VirtualClock();
-        return (new EngineInbox(new ServerOptions { MaxQueue = maxQueue }, clock), clock);
+        return (new EngineInbox(new ServerOptions { MaxQueue = maxQueue }, clock, jobJudged), clock);
     }
 
     [Fact]
@@ -111,5 +111,24 @@ public sealed class EngineInboxTests
         Assert.True(inbox.TryRead(out var queued));
         Assert.IsType<EngineCommand.Submit>(queued);
         Assert.False(inbox.WaitForCommand());
+    }
+
+    [Fact]
+    public void Ended_CollectiveCallsCountTowardTheirJob_JudgedOnceTheJobIsForgotten()
+    {
+        var verdicts = new List<bool>();
+        var (inbox, clock) = Create(maxQueue: 10, jobJudged: verdicts.Add);
+        inbox.TryAccept(Call with { Class = RequestClass.Collective }, "job-a", out _);
+        inbox.TryRead(out var command);
+        var spec = ((EngineCommand.Submit)command).Spec;
+
+        inbox.Ended(spec, sloMet: true);
+        inbox.Ended(Call with { Id = 99 }, sloMet: false); // not a collective call: no job to count toward
+        Assert.Empty(verdicts);
+
+        clock.AdvanceTo(new ServerOptions().JobStateTtl.TotalSeconds + 1);
+        inbox.TryAccept(Call with { Class = RequestClass.Collective }, "job-b", out _); // a new job sweeps the forgotten ones
+
+        Assert.Equal([true], verdicts);
     }
 }

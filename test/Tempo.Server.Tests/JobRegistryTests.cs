@@ -41,4 +41,54 @@ public sealed class JobRegistryTests
         Assert.Equal(3, jobs.Count);
         Assert.NotEqual(a.Id, jobs.Resolve("a", 4, 1).Id);
     }
+
+    [Fact]
+    public void Verdict_GivenOncePerJob_WhenForgotten_MetOnlyIfEveryCallMet()
+    {
+        var verdicts = new List<bool>();
+        var jobs = new JobRegistry(capacity: 10, ttlS: 10, verdicts.Add);
+        var met = jobs.Resolve("met", 0, deadlineS: 1);
+        jobs.Resolve("met", 0.5, 1); // a second stage of the same job
+        var missed = jobs.Resolve("missed", 0, 1);
+        jobs.Resolve("missed", 0.5, 1);
+
+        jobs.CallEnded(met.Id, met: true, nowS: 0.4);
+        jobs.CallEnded(met.Id, met: true, nowS: 0.9);
+        jobs.CallEnded(missed.Id, met: true, nowS: 0.4);
+        jobs.CallEnded(missed.Id, met: false, nowS: 1.5);
+        Assert.Empty(verdicts); // no verdict while the job is remembered: another call may still come
+
+        jobs.CallEnded(met.Id, met: false, nowS: 11); // a job forgotten is not judged again
+        Assert.Equal([true, false], verdicts);
+        Assert.Equal(0, jobs.Count);
+    }
+
+    [Fact]
+    public void Verdict_JobWithACallStillLiveWhenForgotten_IsMissed_AndItsLateEndIsIgnored()
+    {
+        var verdicts = new List<bool>();
+        var jobs = new JobRegistry(capacity: 10, ttlS: 10, verdicts.Add);
+        var job = jobs.Resolve("a", 0, deadlineS: 1);
+        jobs.Resolve("a", 0.2, 1);
+        jobs.CallEnded(job.Id, met: true, nowS: 0.5);
+
+        jobs.Resolve("b", 20, 1); // forgets "a" with one call still live
+
+        Assert.Equal([false], verdicts);
+        jobs.CallEnded(job.Id, met: true, nowS: 21);
+        Assert.Equal([false], verdicts);
+    }
+
+    [Fact]
+    public void Verdict_EvictedForCapacity_IsJudgedToo()
+    {
+        var verdicts = new List<bool>();
+        var jobs = new JobRegistry(capacity: 1, ttlS: 1000, verdicts.Add);
+        var a = jobs.Resolve("a", 0, 1);
+        jobs.CallEnded(a.Id, met: true, nowS: 0.5);
+
+        jobs.Resolve("b", 1, 1);
+
+        Assert.Equal([true], verdicts);
+    }
 }

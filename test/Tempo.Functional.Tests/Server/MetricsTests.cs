@@ -43,6 +43,25 @@ public sealed class MetricsTests
     }
 
     [Fact]
+    public async Task Metrics_CollectiveJob_JudgedOnceWhenForgotten()
+    {
+        // One job remembered at a time: the second job's first call makes the server forget, and so judge, the first.
+        await using var f = await ServerFixture.Start(o => o with { MaxTrackedJobs = 1 });
+        static string Call(string job) => ServerFixture.ChatBody(2, $$""","slo":{"class":"collective","deadline_ms":60000,"job_id":"{{job}}","stage":0,"stage_count":1}""");
+        Assert.Equal(200, (await f.Post("v1/chat/completions", Call("j1"))).Status);
+        Assert.Equal(200, (await f.Post("v1/chat/completions", Call("j1"))).Status);
+
+        var before = await f.Metrics();
+        Assert.Equal(200, (await f.Post("v1/chat/completions", Call("j2"))).Status);
+        var after = await f.Metrics();
+
+        var model = $"model_name=\"{f.Model}\"";
+        Assert.Equal(0, before[$"tempo_collective_jobs_total{{{model},outcome=\"met\"}}"]);
+        Assert.Equal(1, after[$"tempo_collective_jobs_total{{{model},outcome=\"met\"}}"]);
+        Assert.Equal(0, after[$"tempo_collective_jobs_total{{{model},outcome=\"missed\"}}"]);
+    }
+
+    [Fact]
     public async Task Metrics_Histograms_AreCumulative()
     {
         await using var f = await ServerFixture.Start();
