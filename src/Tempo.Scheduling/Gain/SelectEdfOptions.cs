@@ -30,6 +30,12 @@ public sealed record SelectEdfOptions
     /// </summary>
     public bool BacklogOverload { get; init; } = true;
 
+    /// <summary>
+    /// While there is no backlog, a request the slot schedule sheds keeps its place in urgency order (the verdict only
+    /// counts toward the backlog); off, it falls behind every safe request at once.
+    /// </summary>
+    public bool SlotShedKeepsPlace { get; init; } = true;
+
     /// <summary>Order the selected requests by latest start time (least laxity first); off orders them by value density.</summary>
     public bool UrgencyOrder { get; init; } = true;
 

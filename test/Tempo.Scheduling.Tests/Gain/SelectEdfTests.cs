@@ -171,6 +171,24 @@ public class SelectEdfSchedulerTests
         Assert.Equal([1L, 2L, 3L], h.FirstTokenOrder);
     }
 
+    [Theory]
+    [InlineData(true, new long[] { 1, 2, 3 })]
+    [InlineData(false, new long[] { 1, 3, 2 })]
+    public void SlotShed_WithoutABacklog_KeepsItsUrgencyPlace(bool keepPlace, long[] firstTokenOrder)
+    {
+        // Every length is believed to be 100 tokens (1 s), so the slot schedule expects the runner's slot at 1 s and
+        // sheds the stream (TTFT 0.3 s). The runner really ends at 0.1 s. One shed is no backlog: kept in its place,
+        // the stream goes before the call whose deadline is far off and gets its first token in time; put behind
+        // every safe request, it waits for the call's 40 tokens and misses it.
+        var scheduler = new SelectEdfScheduler("tempo", SelectEdfOptions.Default with { InitialStepS = 0.01, SlotShedKeepsPlace = keepPlace }, new FixedLengthPredictor(100));
+        var h = new SimHarness(scheduler, Config with { MaxBatch = 1 });
+
+        h.Run([Throughput(1, 0, output: 10, deadlineS: 30), TempoTestKit.Latency(2, 8, 5, arrival: 0.01, ttft: 0.3, tbt: 1), Throughput(3, 0.01, output: 40, deadlineS: 30)]);
+
+        Assert.Equal(firstTokenOrder, h.FirstTokenOrder);
+        Assert.Equal(keepPlace, h.Records.Single(r => r.Spec.Id == 2).TtftS <= 0.3);
+    }
+
     [Fact]
     public void Shedding_Off_TheSameStreamIsServedLate()
     {
