@@ -9,31 +9,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${OUT:-docs/results/gateway}
-mkdir -p "$out"
-[[ -n "${NO_BUILD:-}" ]] || dotnet build src/Tempo.Cli -c Release -v q >/dev/null
-tempo() { dotnet src/Tempo.Cli/bin/Release/net10.0/tempo.dll "$@"; }
+source scripts/gateway_lib.sh
 rate=${RATE:-12}
 n=${REQUESTS:-240}
 seed=${SEED:-42}
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
-trap cleanup EXIT
-
-healthy() { for _ in $(seq 1 150); do curl -sf "$1/health" >/dev/null && return 0; sleep 0.2; done; echo "$1 not healthy" >&2; return 1; }
-replica() { # port (started without the shell function, so that $! is the server itself and SIGKILL reaches it)
-  dotnet src/Tempo.Cli/bin/Release/net10.0/tempo.dll serve --engine sim --policy tempo --port "$1" --stats-interval-s 0 > "$out/replica-$1.log" 2>&1 &
-  pids+=($!)
-  healthy "http://127.0.0.1:$1"
-}
-gateway() { # router port backends...
-  local router=$1 port=$2; shift 2
-  local args=()
-  for b in "$@"; do args+=(--backend "http://127.0.0.1:$b"); done
-  dotnet src/Tempo.Cli/bin/Release/net10.0/tempo.dll gateway "${args[@]}" --policy "$router" --port "$port" > "$out/gateway-$router-$port.log" 2>&1 &
-  gateway_pid=$!
-  pids+=($gateway_pid)
-  healthy "http://127.0.0.1:$port"
-}
 
 for p in 8101 8102 8103; do replica "$p"; done
 port=8110
