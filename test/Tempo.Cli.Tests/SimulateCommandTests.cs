@@ -21,6 +21,11 @@ public class SimulateCommandTests
     [InlineData("--format", "xml", "unknown format")]
     [InlineData("--requests", "0", "--requests must be positive")]
     [InlineData("--max-batch", "many", "many")]
+    [InlineData("--tempo-replan-steps", "0", "re-plan interval at least one step")]
+    [InlineData("--tempo-replan-steps", "-4", "re-plan interval at least one step")]
+    [InlineData("--tempo-replan-steps", "99999999999", "99999999999")]
+    [InlineData("--tempo-replan-steps", "four", "four")]
+    [InlineData("--tempo-without", "keep-places", "unknown mechanism 'keep-places'")]
     public void Simulate_ImpossibleOption_OneLineErrorAndExitCode2(string option, string value, string expected)
     {
         var (exit, stdout, stderr) = CliRunner.Run(["simulate", .. (option == "--requests" ? FastAnySize : Fast), option, value]);

@@ -323,8 +323,13 @@ internal class ChunkedPrefillScheduler : IScheduler
         return keys;
     }
 
-    private readonly record struct KeyedRequest(double Primary, double Secondary, EngineRequest Request) : IComparable<KeyedRequest>
+    /// <summary>A request with its order key read once; submission order breaks ties, so keys are unique.</summary>
+    protected readonly record struct KeyedRequest(double Primary, double Secondary, EngineRequest Request) : IComparable<KeyedRequest>
     {
+        /// <summary>Pairs <paramref name="request"/> with its <paramref name="key"/>.</summary>
+        public static KeyedRequest Of(EngineRequest request, (double Primary, double Secondary) key) => new(key.Primary, key.Secondary, request);
+
+        /// <inheritdoc />
         public int CompareTo(KeyedRequest other)
         {
             var c = Primary.CompareTo(other.Primary);

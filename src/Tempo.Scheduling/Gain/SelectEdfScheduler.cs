@@ -49,7 +49,7 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
     // the requests whose order key may have changed: between them they give the head of the queue without ranking it.
     private readonly List<(EngineRequest Request, int Stamp)> _waitingHead = [];
     private readonly List<EngineRequest> _repriced = [];
-    private readonly List<Ranked> _ranked = [];
+    private readonly List<KeyedRequest> _ranked = [];
     private readonly List<EngineRequest> _head = [];
     private bool _waitingHeadWhole;
     private long _replans;
@@ -205,12 +205,12 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
         _overloaded = _options.BacklogOverload ? _slots.Backlogged(queuedAtRisk, _lastShedS) : _slots.Overloaded(queuedAtRisk, _lastShedS);
         if (_options.ReplanSteps > 1)
         {
-            TrackTierChanges(view);
+            RememberReplan(view);
         }
     }
 
     // Remembers, after a re-plan, what the steps until the next one need to tell what moved.
-    private void TrackTierChanges(SchedulerView view)
+    private void RememberReplan(SchedulerView view)
     {
         _replans++;
         _repriced.Clear();
@@ -249,21 +249,8 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
         var bonus = _options.CountBonus && _valueCount > 0 ? _valueSum / _valueCount : 0;
         _live.Clear();
         _live.AddRange(view.Running);
-        foreach (var r in _lastRunners)
-        {
-            if (r.State is RequestState.Waiting or RequestState.Swapped)
-            {
-                _due.Add(r);
-            }
-        }
-
-        foreach (var r in _arrived)
-        {
-            if (r.State is RequestState.Waiting or RequestState.Swapped)
-            {
-                _due.Add(r);
-            }
-        }
+        AddQueued(_lastRunners); // preempted since the last step
+        AddQueued(_arrived);
 
         // Strictly past: a tier changes once `now` exceeds its threshold, as in Price. Each entry is priced once per
         // step, so a threshold that rounding puts a hair after `now` waits for the next step instead of looping.
@@ -350,6 +337,17 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
         }
     }
 
+    private void AddQueued(List<EngineRequest> requests)
+    {
+        foreach (var r in requests)
+        {
+            if (r.State is RequestState.Waiting or RequestState.Swapped)
+            {
+                _due.Add(r);
+            }
+        }
+    }
+
     // The waiting head a normal step may need: a step admits at most a batch of sequences, and some of the head will
     // have been admitted or priced again since the re-plan.
     private static int WaitingHeadLength(EngineConfig engine) => (2 * engine.MaxBatch) + 2;
@@ -363,7 +361,7 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
     /// </remarks>
     protected override IReadOnlyList<EngineRequest> WaitingTop(SchedulerView view, int count)
     {
-        if (LastPlanReplanned || _options.ReplanSteps == 1)
+        if (LastPlanReplanned)
         {
             return base.WaitingTop(view, count);
         }
@@ -373,7 +371,7 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
         {
             if (r.State == RequestState.Waiting && StateOf(r).Stamp == stamp)
             {
-                _ranked.Add(Ranked.Of(r, SortKey(r)));
+                _ranked.Add(KeyedRequest.Of(r, SortKey(r)));
             }
         }
 
@@ -386,7 +384,7 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
         {
             if (r.State == RequestState.Waiting)
             {
-                _ranked.Add(Ranked.Of(r, SortKey(r)));
+                _ranked.Add(KeyedRequest.Of(r, SortKey(r)));
             }
         }
 
@@ -599,23 +597,6 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
         {
             var c = LatestStartS.CompareTo(other.LatestStartS);
             return c != 0 ? c : Sequence.CompareTo(other.Sequence);
-        }
-    }
-
-    /// <summary>A waiting request with its order key read once (submission order breaks ties, as in the base order).</summary>
-    private readonly record struct Ranked(double Primary, double Secondary, EngineRequest Request) : IComparable<Ranked>
-    {
-        public static Ranked Of(EngineRequest r, (double Primary, double Secondary) key) => new(key.Primary, key.Secondary, r);
-
-        public int CompareTo(Ranked other)
-        {
-            var c = Primary.CompareTo(other.Primary);
-            if (c == 0)
-            {
-                c = Secondary.CompareTo(other.Secondary);
-            }
-
-            return c != 0 ? c : Request.Sequence.CompareTo(other.Request.Sequence);
         }
     }
 
