@@ -200,6 +200,16 @@ internal static class CalibrateCommand
     {
         var basePath = parse.GetValue(BaseOption) ?? throw new CliUsageException("--from-steps needs --base PROFILE for the KV capacity, limits and swap cost it does not measure");
         var template = CostProfile.Load(basePath);
+        var limitsFrom = Path.GetFileName(basePath);
+
+        // A server's trace says which engine ran the steps: its KV capacity and context limit beat the base profile's.
+        var engines = logs.Where(File.Exists).Select(Engine.StepTrace.EngineOf).Distinct().ToList();
+        if (engines is [{ } traced])
+        {
+            template = template with { KvGpuBlocks = traced.GpuBlocks, KvCpuBlocks = traced.CpuBlocks, BlockSize = traced.BlockSize, MaxModelLen = traced.MaxModelLen };
+            limitsFrom = "the server's trace header";
+        }
+
         var budget = parse.GetValue(TokenBudgetOption);
         var samples = new List<StepSample>();
         foreach (var log in logs)
@@ -226,7 +236,7 @@ internal static class CalibrateCommand
         fitted = fitted with
         {
             Description = template.Description + "; coefficients fitted to logged server steps",
-            Calibration = string.Create(CultureInfo.InvariantCulture, $"tempo calibrate --from-steps on {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC: {samples.Count} steps a server logged ({string.Join(", ", logs.Select(Path.GetFileName))}), same fitted form as a model calibration (per-iteration coefficients), then rescaled so the steps' total predicted time equals their measured total; fit error over those steps |pred-meas|/meas median {error.MedianAbsPct:0.0}%, p90 {error.P90AbsPct:0.0}%. KV capacity, limits and swap cost from {Path.GetFileName(basePath)}."),
+            Calibration = string.Create(CultureInfo.InvariantCulture, $"tempo calibrate --from-steps on {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC: {samples.Count} steps a server logged ({string.Join(", ", logs.Select(Path.GetFileName))}), same fitted form as a model calibration (per-iteration coefficients), then rescaled so the steps' total predicted time equals their measured total; fit error over those steps |pred-meas|/meas median {error.MedianAbsPct:0.0}%, p90 {error.P90AbsPct:0.0}%. KV capacity and limits from {limitsFrom}; swap cost from {Path.GetFileName(basePath)}."),
         };
         fitted.Save(parse.GetValue(OutOption)!);
         Console.Out.Write(Summary(fitted, error, null));

@@ -86,10 +86,13 @@ internal static class ServeCommand
         return command;
     }
 
-    private static ILengthPredictor? ReadPredictor(ParseResult parse)
+    private static ILengthPredictor? ReadPredictor(ParseResult parse) =>
+        ServerPredictor(parse.GetValue(PredictorOption)!, parse.GetValue(PredictorModelOption));
+
+    /// <summary>The predictor a server runs with: null for the fixed bound, or a trained QRF.</summary>
+    internal static ILengthPredictor? ServerPredictor(string predictor, string? model)
     {
-        var name = parse.GetValue(PredictorOption)!.Trim().ToLowerInvariant();
-        var model = parse.GetValue(PredictorModelOption);
+        var name = predictor.Trim().ToLowerInvariant();
         return name switch
         {
             "fixed" when model is null => null,

@@ -33,6 +33,9 @@ public sealed class EngineCore
     /// <summary>Raised when a request produces an output token.</summary>
     public event Action<EngineRequest, SequenceOutput>? TokenEmitted;
 
+    /// <summary>Raised when a request is submitted, before the engine checks it (so before a rejection ends it).</summary>
+    public event Action<EngineRequest>? RequestSubmitted;
+
     /// <summary>Raised exactly once per submitted request, when it ends.</summary>
     public event Action<EngineRequest, RequestRecord>? RequestEnded;
 
@@ -93,6 +96,7 @@ public sealed class EngineCore
         spec.Validate();
         var r = new EngineRequest(spec, arrivalS, _sequence++) { State = RequestState.Waiting };
         Stats.Submitted++;
+        RequestSubmitted?.Invoke(r);
         var context = spec.PromptTokens + spec.OutputTokens;
         if (context > Config.MaxModelLen)
         {
@@ -141,6 +145,7 @@ public sealed class EngineCore
             return null;
         }
 
+        var plannedAtS = Clock.NowS;
         var epochBefore = StepBudget.LastEpoch;
         var plan = _scheduler.Plan(_view);
 
@@ -159,7 +164,7 @@ public sealed class EngineCore
 
         var (swappedOut, swapOutBlocks) = ApplyPreemptions(plan.Preemptions);
         var (entries, swappedIn, swapInBlocks) = Admit(plan.Scheduled);
-        var batch = new StepBatch(entries, swappedOut, swappedIn, _released.Count == 0 ? [] : _released.ToArray(), swapOutBlocks, swapInBlocks);
+        var batch = new StepBatch(plannedAtS, entries, swappedOut, swappedIn, _released.Count == 0 ? [] : _released.ToArray(), swapOutBlocks, swapInBlocks);
         _released.Clear();
         var result = _executor.Execute(batch);
         if (!(result.DurationS >= 0) || double.IsInfinity(result.DurationS))

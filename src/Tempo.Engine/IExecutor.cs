@@ -15,8 +15,9 @@ public readonly record struct BatchEntry(EngineRequest Request, int Tokens, int 
 /// <summary>What the executor must run in one step: KV moves, then one forward pass over the entries.</summary>
 public sealed class StepBatch
 {
-    internal StepBatch(IReadOnlyList<BatchEntry> entries, IReadOnlyList<EngineRequest> swappedOut, IReadOnlyList<EngineRequest> swappedIn, IReadOnlyList<EngineRequest> released, int swapOutBlocks, int swapInBlocks)
+    internal StepBatch(double plannedAtS, IReadOnlyList<BatchEntry> entries, IReadOnlyList<EngineRequest> swappedOut, IReadOnlyList<EngineRequest> swappedIn, IReadOnlyList<EngineRequest> released, int swapOutBlocks, int swapInBlocks)
     {
+        PlannedAtS = plannedAtS;
         Entries = entries;
         SwappedOut = swappedOut;
         SwappedIn = swappedIn;
@@ -24,6 +25,9 @@ public sealed class StepBatch
         SwapOutBlocks = swapOutBlocks;
         SwapInBlocks = swapInBlocks;
     }
+
+    /// <summary>Clock time when the engine began planning this step (the policy decided at this time).</summary>
+    public double PlannedAtS { get; }
 
     /// <summary>Sequences in the forward pass.</summary>
     public IReadOnlyList<BatchEntry> Entries { get; }

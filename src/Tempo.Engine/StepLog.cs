@@ -9,22 +9,26 @@ namespace Tempo.Engine;
 /// <param name="DurationS">Measured (or modelled) duration, seconds.</param>
 /// <param name="Work">The forward pass's sequences.</param>
 /// <param name="SwapBlocks">KV blocks moved before the pass (out plus in).</param>
-public sealed record LoggedStep(double AtS, double DurationS, IReadOnlyList<WorkShape> Work, int SwapBlocks);
+/// <param name="PlanS">Clock time when the engine began planning the step; null in logs written before it was recorded.</param>
+/// <param name="RequestIds">The request of each work item, in order; null in logs written before ids were recorded.</param>
+public sealed record LoggedStep(double AtS, double DurationS, IReadOnlyList<WorkShape> Work, int SwapBlocks, double? PlanS = null, IReadOnlyList<long>? RequestIds = null);
 
 /// <summary>
 /// A JSON-lines log of executed steps, one object per line:
-/// <c>{"at_s":12.5,"ms":31.2,"swap_blocks":0,"work":[[tokens,context_before,is_decode,produces_token],...]}</c>
+/// <c>{"plan_s":12.49,"at_s":12.5,"ms":31.2,"swap_blocks":0,"work":[[tokens,context_before,is_decode,produces_token,request_id],...]}</c>
 /// (the two flags as 0/1). It lets a real engine's steps be priced again by a cost model afterwards, which is how
-/// the simulator's per-step error is measured (<c>tempo fidelity</c>).
+/// the simulator's per-step error is measured (<c>tempo fidelity</c>). A server also writes the arrivals and ends
+/// between the steps into the same file (<see cref="StepTrace"/>), so the run can be replayed decision by decision;
+/// <see cref="Read(TextReader)"/> skips those lines and the steps that ran no forward pass.
 /// </summary>
 public static class StepLog
 {
     /// <summary>Formats one step as a log line (no newline).</summary>
-    public static string Format(double atS, double durationS, IReadOnlyList<BatchEntry> entries, int swapBlocks)
+    public static string Format(double planS, double atS, double durationS, IReadOnlyList<BatchEntry> entries, int swapBlocks)
     {
         ArgumentNullException.ThrowIfNull(entries);
-        var sb = new StringBuilder(48 + (entries.Count * 16));
-        sb.Append(CultureInfo.InvariantCulture, $"{{\"at_s\":{atS:0.######},\"ms\":{durationS * 1000:0.####},\"swap_blocks\":{swapBlocks},\"work\":[");
+        var sb = new StringBuilder(64 + (entries.Count * 24));
+        sb.Append(CultureInfo.InvariantCulture, $"{{\"plan_s\":{planS:R},\"at_s\":{atS:R},\"ms\":{durationS * 1000:R},\"swap_blocks\":{swapBlocks},\"work\":[");
         for (var i = 0; i < entries.Count; i++)
         {
             var e = entries[i];
@@ -32,36 +36,33 @@ public static class StepLog
                 .Append(e.Tokens.ToString(CultureInfo.InvariantCulture)).Append(',')
                 .Append(e.ContextBefore.ToString(CultureInfo.InvariantCulture)).Append(',')
                 .Append(e.IsDecode ? '1' : '0').Append(',')
-                .Append(e.ProducesToken ? '1' : '0').Append(']');
+                .Append(e.ProducesToken ? '1' : '0').Append(',')
+                .Append(e.Request.Id.ToString(CultureInfo.InvariantCulture)).Append(']');
         }
 
         return sb.Append("]}").ToString();
     }
 
     /// <summary>
-    /// Reads a step log. Blank lines are skipped; a malformed line throws <see cref="FormatException"/> naming its
-    /// line number.
+    /// Reads the forward-pass steps of a step log. Blank lines, lines of other kinds (arrivals, ends, the header) and
+    /// steps that ran nothing are skipped; a malformed line throws <see cref="FormatException"/> naming its line number.
     /// </summary>
     public static IReadOnlyList<LoggedStep> Read(TextReader reader)
     {
         ArgumentNullException.ThrowIfNull(reader);
         var steps = new List<LoggedStep>();
-        var lineNo = 0;
-        while (reader.ReadLine() is { } line)
+        foreach (var (root, lineNo) in Lines(reader))
         {
-            lineNo++;
-            if (string.IsNullOrWhiteSpace(line))
-            {
-                continue;
-            }
-
             try
             {
-                steps.Add(ParseLine(line));
+                if (root.TryGetProperty("work", out _) && ParseStep(root) is { Work.Count: > 0 } step)
+                {
+                    steps.Add(step);
+                }
             }
-            catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
+            catch (Exception e) when (IsFieldError(e))
             {
-                throw new FormatException($"step log line {lineNo}: {e.Message.ReplaceLineEndings(" ")}", e);
+                throw LineError(lineNo, e);
             }
         }
 
@@ -75,16 +76,68 @@ public static class StepLog
         return Read(reader);
     }
 
-    private static LoggedStep ParseLine(string line)
+    /// <summary>
+    /// The parsed lines of a log with their line numbers, skipping blank ones; each root is valid until the next line
+    /// is read. A line that is not a JSON object throws <see cref="FormatException"/> naming it.
+    /// </summary>
+    internal static IEnumerable<(JsonElement Root, int LineNo)> Lines(TextReader reader)
     {
-        using var doc = JsonDocument.Parse(line);
-        var root = doc.RootElement;
+        var lineNo = 0;
+        while (reader.ReadLine() is { } line)
+        {
+            lineNo++;
+            if (string.IsNullOrWhiteSpace(line))
+            {
+                continue;
+            }
+
+            JsonDocument doc;
+            try
+            {
+                doc = JsonDocument.Parse(line);
+            }
+            catch (JsonException e)
+            {
+                throw LineError(lineNo, e);
+            }
+
+            using (doc)
+            {
+                if (doc.RootElement.ValueKind != JsonValueKind.Object)
+                {
+                    throw new FormatException($"step log line {lineNo}: expected a JSON object");
+                }
+
+                (JsonElement, int) item = (doc.RootElement, lineNo);
+                yield return item;
+            }
+        }
+    }
+
+    /// <summary>Wraps a problem with one line as a <see cref="FormatException"/> naming it.</summary>
+    internal static FormatException LineError(int lineNo, Exception e) =>
+        new($"step log line {lineNo}: {e.Message.ReplaceLineEndings(" ")}", e);
+
+    /// <summary>True for the exceptions a malformed field raises while a line is read.</summary>
+    internal static bool IsFieldError(Exception e) =>
+        e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException or ArgumentException;
+
+    /// <summary>Reads a step line (one with a <c>work</c> field).</summary>
+    internal static LoggedStep ParseStep(JsonElement root)
+    {
         var work = new List<WorkShape>();
+        List<long>? ids = null;
         foreach (var item in root.GetProperty("work").EnumerateArray())
         {
-            if (item.GetArrayLength() != 4)
+            var length = item.GetArrayLength();
+            if (length is not (4 or 5))
             {
-                throw new FormatException("each work item must be [tokens, context_before, is_decode, produces_token]");
+                throw new FormatException("each work item must be [tokens, context_before, is_decode, produces_token] or that with the request id");
+            }
+
+            if (length == 5)
+            {
+                (ids ??= []).Add(item[4].GetInt64());
             }
 
             var tokens = item[0].GetInt32();
@@ -103,13 +156,20 @@ public static class StepLog
             throw new FormatException($"ms must be a finite non-negative number, got {ms}");
         }
 
-        return new LoggedStep(root.GetProperty("at_s").GetDouble(), ms / 1000, work, root.GetProperty("swap_blocks").GetInt32());
+        if (ids is not null && ids.Count != work.Count)
+        {
+            throw new FormatException("either every work item carries its request id or none does");
+        }
+
+        double? planS = root.TryGetProperty("plan_s", out var plan) ? plan.GetDouble() : null;
+        return new LoggedStep(root.GetProperty("at_s").GetDouble(), ms / 1000, work, root.GetProperty("swap_blocks").GetInt32(), planS, ids);
     }
 }
 
 /// <summary>
-/// An executor that runs steps on an inner executor and appends each step that ran a forward pass to a
-/// <see cref="StepLog"/>. Driven by the one engine loop, like any executor; dispose it to flush the log.
+/// An executor that runs steps on an inner executor and appends each step to a <see cref="StepLog"/>. Attached to
+/// its engine (<see cref="Attach"/>), it also writes the arrivals and ends between the steps, which makes the log a
+/// <see cref="StepTrace"/>. Driven by the one engine loop, like any executor; dispose it to flush the log.
 /// </summary>
 public sealed class StepLogExecutor : IExecutor, IDisposable
 {
@@ -125,8 +185,20 @@ public sealed class StepLogExecutor : IExecutor, IDisposable
         _log = log ?? throw new ArgumentNullException(nameof(log));
     }
 
-    /// <summary>Steps written so far.</summary>
+    /// <summary>Forward-pass steps written so far.</summary>
     public long StepsLogged { get; private set; }
+
+    /// <summary>
+    /// Writes the trace header (the engine's limits and policy) and, from now on, every request the engine accepts
+    /// and every request that ends, in the order they happen between the steps.
+    /// </summary>
+    public void Attach(EngineCore engine)
+    {
+        ArgumentNullException.ThrowIfNull(engine);
+        _log.WriteLine(StepTrace.FormatHeader(engine.Config, engine.PolicyName));
+        engine.RequestSubmitted += r => _log.WriteLine(StepTrace.FormatArrival(_clock.NowS, r.ArrivalS, r.Spec));
+        engine.RequestEnded += (r, record) => _log.WriteLine(StepTrace.FormatEnd(record.FinishS, r.Id, record.Reason));
+    }
 
     /// <inheritdoc />
     public StepResult Execute(StepBatch batch)
@@ -134,9 +206,11 @@ public sealed class StepLogExecutor : IExecutor, IDisposable
         ArgumentNullException.ThrowIfNull(batch);
         var at = _clock.NowS;
         var result = _inner.Execute(batch);
+
+        // Steps that ran nothing are logged too: a replay must know when the engine planned and ran nothing.
+        _log.WriteLine(StepLog.Format(batch.PlannedAtS, at, result.DurationS, batch.Entries, batch.SwapOutBlocks + batch.SwapInBlocks));
         if (batch.Entries.Count > 0)
         {
-            _log.WriteLine(StepLog.Format(at, result.DurationS, batch.Entries, batch.SwapOutBlocks + batch.SwapInBlocks));
             StepsLogged++;
         }
 

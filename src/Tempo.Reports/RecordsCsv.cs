@@ -15,7 +15,7 @@ public static class RecordsCsv
     public static IReadOnlyList<string> Columns { get; } =
     [
         "policy", "rate", "id", "class", "job_id", "stage", "arrival_s", "prompt_tokens", "output_tokens", "generated",
-        "ttft_s", "e2e_s", "finish", "slo_met", "gain", "detail",
+        "ttft_s", "e2e_s", "max_gap_s", "finish", "slo_met", "gain", "detail",
     ];
 
     /// <summary>Header and one row per record, runs in the given order, records in run order (invariant culture).</summary>
@@ -59,8 +59,23 @@ public static class RecordsCsv
         sb.Append(inv, $"{spec.Id},{RunEntry.ClassName(spec.Class)},{spec.JobId},{spec.Stage},{r.ArrivalS:R},");
         sb.Append(inv, $"{spec.PromptTokens},{spec.OutputTokens},{r.TokenTimesS.Count},");
         sb.Append(r.TtftS is { } ttft ? ttft.ToString("R", inv) : string.Empty).Append(',');
-        sb.Append(inv, $"{r.E2eS:R},{r.Reason.ToString().ToLowerInvariant()},{(verdict.SloMet ? 1 : 0)},{verdict.Gain:R},");
+        sb.Append(inv, $"{r.E2eS:R},");
+        sb.Append(MaxGap(r.TokenTimesS) is { } gap ? gap.ToString("R", inv) : string.Empty).Append(',');
+        sb.Append(inv, $"{r.Reason.ToString().ToLowerInvariant()},{(verdict.SloMet ? 1 : 0)},{verdict.Gain:R},");
         sb.Append(Field(r.Detail ?? string.Empty)).Append('\n');
+    }
+
+    /// <summary>The longest gap between consecutive output tokens (what breaks a stream's TBT first); null below two tokens.</summary>
+    private static double? MaxGap(IReadOnlyList<double> times)
+    {
+        double? max = null;
+        for (var i = 1; i < times.Count; i++)
+        {
+            var gap = times[i] - times[i - 1];
+            max = max is { } m && m >= gap ? m : gap;
+        }
+
+        return max;
     }
 
     /// <summary>A text field, quoted (RFC 4180) when it holds a separator, a quote or a line break.</summary>

@@ -56,6 +56,7 @@ internal sealed class EngineHost : IDisposable
         _engine = new EngineCore(Config, scheduler, executor, backend.Clock);
         _engine.TokenEmitted += OnToken;
         _engine.RequestEnded += OnEnded;
+        _stepLog?.Attach(_engine);
         PolicyName = scheduler.Name;
         _snapshot = new EngineSnapshot(0, 0, 0, 0, 0, 0, 0, true);
         _stats = new PeriodicStatsLog(options.StatsInterval, backend.Clock, metrics, () => _snapshot, logger);

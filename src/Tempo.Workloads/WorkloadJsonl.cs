@@ -101,51 +101,12 @@ public static class WorkloadJsonl
             buffer.ResetWrittenCount();
             using (var json = new Utf8JsonWriter(buffer, WriterOptions))
             {
-                json.WriteStartObject();
-                json.WriteNumber("id", r.Id);
-                json.WriteNumber("arrival_s", r.ArrivalS);
-                json.WriteString("class", ClassName(r.Class));
-                json.WriteNumber("prompt_tokens", r.PromptTokens);
-                json.WriteNumber("output_tokens", r.OutputTokens);
-                json.WriteStartObject("slo");
-                json.WriteNumber("ttft_s", r.Slo.TtftS);
-                json.WriteNumber("tbt_s", r.Slo.TbtS);
-                json.WriteNumber("deadline_s", r.Slo.DeadlineS);
-                json.WriteEndObject();
-                json.WriteNumber("client_id", r.ClientId);
-                json.WriteNumber("priority", r.Priority);
-                if (r.JobId is { } job)
-                {
-                    json.WriteNumber("job_id", job);
-                }
-                else
-                {
-                    json.WriteNull("job_id");
-                }
-
-                json.WriteNumber("stage", r.Stage);
-                json.WriteNumber("stage_count", r.StageCount);
-                json.WriteString("app", r.App);
-                if (r.PromptText is not null)
-                {
-                    json.WriteString("prompt", r.PromptText);
-                }
-
-                json.WriteEndObject();
+                RequestSpecJson.Write(json, r);
             }
 
             writer.WriteLine(Encoding.UTF8.GetString(buffer.WrittenSpan));
         }
     }
-
-    /// <summary>The file's name for a class.</summary>
-    internal static string ClassName(RequestClass c) => c switch
-    {
-        RequestClass.Latency => "latency",
-        RequestClass.Throughput => "throughput",
-        RequestClass.Collective => "collective",
-        _ => throw new ArgumentOutOfRangeException(nameof(c), c, "unknown request class"),
-    };
 
     private static RequestSpec ParseLine(string line, int index, Slo defaultSlo, Dictionary<string, long> jobNames, HashSet<long> inferStageCount)
     {

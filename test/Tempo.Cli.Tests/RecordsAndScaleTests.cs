@@ -11,7 +11,7 @@ public class RecordsAndScaleTests
     private static readonly string[] Columns =
     [
         "policy", "rate", "id", "class", "job_id", "stage", "arrival_s", "prompt_tokens", "output_tokens", "generated",
-        "ttft_s", "e2e_s", "finish", "slo_met", "gain", "detail",
+        "ttft_s", "e2e_s", "max_gap_s", "finish", "slo_met", "gain", "detail",
     ];
 
     [Theory]

@@ -49,9 +49,56 @@ public class StepLogTests
     [Fact]
     public void Format_WritesInvariantNumbersAndFlags()
     {
-        var line = StepLog.Format(1.5, 0.0125, [], 3);
+        var line = StepLog.Format(1.25, 1.5, 0.0125, [], 3);
 
-        Assert.Equal("{\"at_s\":1.5,\"ms\":12.5,\"swap_blocks\":3,\"work\":[]}", line);
+        Assert.Equal("{\"plan_s\":1.25,\"at_s\":1.5,\"ms\":12.5,\"swap_blocks\":3,\"work\":[]}", line);
+    }
+
+    [Fact]
+    public void Read_TakesLogsWrittenBeforeIdsAndPlanTimes_AndSkipsTraceLines()
+    {
+        const string log = "{\"trace\":1,\"policy\":\"fcfs\",\"engine\":{}}\n"
+            + "{\"at_s\":0,\"ms\":1,\"swap_blocks\":0,\"work\":[[4,0,0,1]]}\n"
+            + "{\"plan_s\":0.5,\"at_s\":0.6,\"ms\":2,\"swap_blocks\":0,\"work\":[]}\n"
+            + "{\"end_s\":0.7,\"id\":3,\"reason\":\"stop\"}\n"
+            + "{\"plan_s\":1,\"at_s\":1.1,\"ms\":2,\"swap_blocks\":0,\"work\":[[1,4,1,1,3]]}\n";
+
+        var steps = StepLog.Read(new StringReader(log));
+
+        Assert.Equal(2, steps.Count);
+        Assert.Null(steps[0].PlanS);
+        Assert.Null(steps[0].RequestIds);
+        Assert.Equal(1.0, steps[1].PlanS);
+        Assert.Equal([3L], steps[1].RequestIds!);
+    }
+
+    [Fact]
+    public void Read_WorkItemsWithAndWithoutIdsInOneStep_IsAnError()
+    {
+        const string log = "{\"at_s\":0,\"ms\":1,\"swap_blocks\":0,\"work\":[[4,0,0,1,1],[4,0,0,1]]}\n";
+
+        Assert.Contains("line 1", Assert.Throws<FormatException>(() => StepLog.Read(new StringReader(log))).Message);
+    }
+
+    [Fact]
+    public void StepTrace_WithoutHeader_SaysWhatIsMissing()
+    {
+        const string log = "{\"at_s\":0,\"ms\":1,\"swap_blocks\":0,\"work\":[[4,0,0,1]]}\n";
+
+        var e = Assert.Throws<FormatException>(() => StepTrace.Read(new StringReader(log)));
+
+        Assert.Contains("header", e.Message);
+        Assert.Contains("the trace is empty", Assert.Throws<FormatException>(() => StepTrace.Read(new StringReader(string.Empty))).Message);
+    }
+
+    [Fact]
+    public void StepTrace_UnknownReasonOrKind_NamesTheLine()
+    {
+        var header = StepTrace.FormatHeader(new EngineConfig(), "fcfs") + "\n";
+
+        Assert.Contains("line 2", Assert.Throws<FormatException>(() => StepTrace.Read(new StringReader(header + "{\"end_s\":1,\"id\":2,\"reason\":\"melted\"}"))).Message);
+        Assert.Contains("line 2", Assert.Throws<FormatException>(() => StepTrace.Read(new StringReader(header + "{\"what\":1}"))).Message);
+        Assert.Contains("line 2", Assert.Throws<FormatException>(() => StepTrace.Read(new StringReader(header + "{\"at_s\":0,\"ms\":1,\"swap_blocks\":0,\"work\":[[4,0,0,1]]}"))).Message);
     }
 
     private sealed record StepBatchShape(double AtS, WorkShape[] Work);

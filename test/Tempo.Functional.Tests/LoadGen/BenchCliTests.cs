@@ -146,7 +146,7 @@ public sealed class BenchCliTests
             Assert.Equal(workload.Requests.Select(r => r.PromptTokens).Order(), promptLengths.Order());
 
             var lines = File.ReadAllLines(file);
-            Assert.Equal("policy,rate,id,class,job_id,stage,arrival_s,prompt_tokens,output_tokens,generated,ttft_s,e2e_s,finish,slo_met,gain,detail", lines[0]);
+            Assert.Equal("policy,rate,id,class,job_id,stage,arrival_s,prompt_tokens,output_tokens,generated,ttft_s,e2e_s,max_gap_s,finish,slo_met,gain,detail", lines[0]);
             var rows = lines.Skip(1).Select(l => l.Split(',')).ToList();
             Assert.Equal(workload.Requests.Select(r => r.Id.ToString(CultureInfo.InvariantCulture)), rows.Select(r => r[2]));
             Assert.All(rows, r => Assert.Equal("tempo", r[0]));
@@ -154,11 +154,11 @@ public sealed class BenchCliTests
             var run = JsonDocument.Parse(stdout).RootElement.GetProperty("runs")[0];
             foreach (var c in new[] { "latency", "throughput", "collective" })
             {
-                Assert.Equal(run.GetProperty("classes").GetProperty(c).GetProperty("slo_met").GetInt32(), rows.Count(r => r[3] == c && r[13] == "1"));
+                Assert.Equal(run.GetProperty("classes").GetProperty(c).GetProperty("slo_met").GetInt32(), rows.Count(r => r[3] == c && r[14] == "1"));
             }
 
             // SLOs cut to 1% cannot all be met, so the counts above compare real verdicts, not a column of ones.
-            Assert.Contains(rows, r => r[13] == "0");
+            Assert.Contains(rows, r => r[14] == "0");
         }
         finally
         {

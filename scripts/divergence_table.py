@@ -1,0 +1,56 @@
+#!/usr/bin/env python3
+"""Summarises scripts/divergence.sh: per policy and run, the same run four ways (client, engine, step times
+modelled, simulated from the plan), as attainment per class and service goodput, plus the replay's verdict."""
+import csv
+import glob
+import os
+import re
+import sys
+
+out = sys.argv[1] if len(sys.argv) > 1 else "docs/results/divergence"
+DEADLINE_CLASSES = ("latency", "throughput", "collective")
+
+
+def figures(path):
+    """Attainment per class, overall, and service goodput (gain per second from first arrival to last end) of a records CSV."""
+    rows = list(csv.DictReader(open(path)))
+    if not rows:
+        return None
+    met = {c: [0, 0] for c in DEADLINE_CLASSES}
+    for r in rows:
+        met[r["class"]][0] += r["slo_met"] == "1"
+        met[r["class"]][1] += 1
+    start = min(float(r["arrival_s"]) for r in rows)
+    end = max(float(r["arrival_s"]) + float(r["e2e_s"]) for r in rows)
+    gain = sum(float(r["gain"]) for r in rows)
+    total = sum(m[0] for m in met.values()), sum(m[1] for m in met.values())
+    return {
+        "all": 100 * total[0] / total[1],
+        **{c: (100 * m[0] / m[1] if m[1] else float("nan")) for c, m in met.items()},
+        "goodput": gain / (end - start) if end > start else 0,
+    }
+
+
+def verdict(path):
+    line = open(path).readline().strip()
+    m = re.match(r"policy \S+: (\d+) of (\d+) steps", line)
+    return f"{m.group(1)}/{m.group(2)}" if m else "?"
+
+
+print("| policy, run | view | attainment | latency | throughput | collective | service goodput |")
+print("|---|---|---|---|---|---|---|")
+for trace in sorted(glob.glob(os.path.join(out, "trace-*.jsonl"))):
+    tag = os.path.basename(trace)[len("trace-"):-len(".jsonl")]
+    views = [
+        ("client (tempo bench)", f"records-{tag}.csv"),
+        (f"engine (replay, {verdict(os.path.join(out, f'replay-{tag}.txt'))} steps match)", f"replay-{tag}.csv"),
+        ("step times modelled", f"modelled-{tag}.csv"),
+        ("simulated from the plan", f"sim-{tag}.csv"),
+    ]
+    for name, file in views:
+        path = os.path.join(out, file)
+        f = figures(path) if os.path.exists(path) else None
+        if f is None:
+            print(f"| {tag} | {name} | – | – | – | – | – |")
+            continue
+        print(f"| {tag} | {name} | {f['all']:.1f}% | {f['latency']:.1f}% | {f['throughput']:.1f}% | {f['collective']:.1f}% | {f['goodput']:,.0f} |")
