@@ -1,8 +1,9 @@
 """Reads `tempo simulate --format csv` files and prints, per file and rate, tempo's SLO goodput and service goodput
 as ratios to the best non-oracle baseline (jitserve included), and tempo-oracle's to oracle-sjf.
 
---tempo-from DIR takes tempo's rows from the same-named CSV in DIR (a run of `matrix.sh` with POLICIES=tempo and
-another build or setting), so a change to tempo is judged against baselines that did not change."""
+--tempo-from DIR takes the rows of the policies in the same-named CSV in DIR (a run of `matrix.sh` with POLICIES=tempo,
+or tempo,tempo-oracle, and another build or setting), so a change to tempo is judged against baselines that did not
+change."""
 import os
 import csv
 import sys
@@ -16,8 +17,9 @@ def main(paths, tempo_from=None):
     for path in paths:
         rows = list(csv.DictReader(open(path)))
         if tempo_from:
-            rows = [r for r in rows if r["policy"] != "tempo"]
-            rows += [r for r in csv.DictReader(open(os.path.join(tempo_from, os.path.basename(path)))) if r["policy"] == "tempo"]
+            replaced = list(csv.DictReader(open(os.path.join(tempo_from, os.path.basename(path)))))
+            policies = {r["policy"] for r in replaced}
+            rows = [r for r in rows if r["policy"] not in policies] + replaced
         for rate in sorted({float(r["rate"]) for r in rows}):
             at = {r["policy"]: r for r in rows if float(r["rate"]) == rate}
             base = {p: r for p, r in at.items() if p not in ORACLES and p != "tempo"}

@@ -14,7 +14,7 @@ internal static class TempoAblationOptions
     private static readonly Option<int?> TopK = new("--top-k") { Description = "jitserve: candidate pool k·B for the grouped window (default 1)" };
     private static readonly Option<int?> MaxSwaps = new("--max-swaps") { Description = "jitserve: activations/evictions per re-plan S (default 3)" };
     private static readonly Option<bool> Jit = new("--jit") { Description = "jitserve: just-in-time bandwidth (defer requests ahead of their SLO pace)" };
-    private static readonly Option<string?> Without = new("--tempo-without") { Description = "tempo: turn mechanisms off (select, urgency, prefill, bonus, online, lost-gain, backlog, keep-place) or on (+preempt) for ablations, a comma list" };
+    private static readonly Option<string?> Without = new("--tempo-without") { Description = "tempo: turn mechanisms off (select, urgency, prefill, bonus, online, lost-gain, backlog, keep-place, gap-chunks, prefill-order) or on (+preempt) for ablations, a comma list" };
     private static readonly Option<int?> SelectEvery = new("--tempo-replan-steps") { Description = "tempo: run the whole selection every N steps, pricing only what moved in between (default 4; 1: every step)" };
     private static readonly Option<bool> NoTopUp = new("--no-collective-top-up") { Description = "jitserve: disable the collective bandwidth top-up (A′)" };
 
@@ -58,7 +58,9 @@ internal static class TempoAblationOptions
                 "lost-gain" => select with { LostStreamGain = false },
                 "backlog" => select with { BacklogOverload = false },
                 "keep-place" => select with { SlotShedKeepsPlace = false },
-                _ => throw new CliUsageException($"--tempo-without: unknown mechanism '{part}'; known: select, urgency, prefill, bonus, online, lost-gain, backlog, keep-place, +preempt"),
+                "gap-chunks" => select with { GapAwareChunks = false },
+                "prefill-order" => select with { PrefillsInOrder = false },
+                _ => throw new CliUsageException($"--tempo-without: unknown mechanism '{part}'; known: select, urgency, prefill, bonus, online, lost-gain, backlog, keep-place, gap-chunks, prefill-order, +preempt"),
             };
         }
 
@@ -85,7 +87,7 @@ internal sealed record TempoAblation(TempoOptions Options, SelectEdfOptions Sele
         var o = Options;
         var t = Select;
         yield return new("tempo", string.Create(CultureInfo.InvariantCulture,
-            $"q_rank={t.RankQuantile} q_feasible={t.FeasibilityQuantile} margin={t.MarginSigmas} select={t.Select} urgency={t.UrgencyOrder} prefill={t.PrefillAware} bonus={t.CountBonus} preempt={t.Preempt} online={t.OnlineStepTime} lost_gain={t.LostStreamGain} replan_steps={t.ReplanSteps} backlog={t.BacklogOverload} keep_place={t.SlotShedKeepsPlace}"));
+            $"q_rank={t.RankQuantile} q_feasible={t.FeasibilityQuantile} margin={t.MarginSigmas} select={t.Select} urgency={t.UrgencyOrder} prefill={t.PrefillAware} bonus={t.CountBonus} preempt={t.Preempt} online={t.OnlineStepTime} lost_gain={t.LostStreamGain} replan_steps={t.ReplanSteps} backlog={t.BacklogOverload} keep_place={t.SlotShedKeepsPlace} gap_chunks={t.GapAwareChunks} prefill_order={t.PrefillsInOrder}"));
         yield return new("jitserve", string.Create(CultureInfo.InvariantCulture,
             $"p={o.PenaltyExponent} R={o.ReplanInterval} k={o.CandidateFactor} S={o.MaxSwapsPerReplan} jit={o.JustInTime} top_up={o.CollectiveTopUp}"));
     }

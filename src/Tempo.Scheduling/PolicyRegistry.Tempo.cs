@@ -12,10 +12,10 @@ public static partial class PolicyRegistry
     {
         Register(new PolicyInfo("tempo", "Tempo: select by value per unit of work under overload, serve least laxity first, online step costs, quantile feasibility",
             ChunkedTokenBudget,
-            o => new SelectEdfScheduler("tempo", SelectEdf(o), o.Predictor ?? new FixedLengthPredictor(), o.StepCost), Sheds: true));
+            o => new SelectEdfScheduler("tempo", SelectEdf(o), o.Predictor ?? new FixedLengthPredictor(), o.StepCost, o.Engine.TokenBudget), Sheds: true));
         Register(new PolicyInfo("tempo-oracle", "tempo with true output lengths (upper reference, not deployable)",
             ChunkedTokenBudget,
-            o => new SelectEdfScheduler("tempo-oracle", SelectEdf(o), new OracleLengthPredictor(), o.StepCost), Sheds: true));
+            o => new SelectEdfScheduler("tempo-oracle", SelectEdf(o), new OracleLengthPredictor(), o.StepCost, o.Engine.TokenBudget), Sheds: true));
         Register(new PolicyInfo("jitserve", "The paper's Tempo/JITServe: service-gain density over refined length bounds, grouped re-plan every 50 steps, collective templates",
             ChunkedTokenBudget,
             o => CreateTempo("jitserve", o, o.Predictor ?? new FixedLengthPredictor(), trueGraphs: null)));

@@ -51,6 +51,18 @@ public sealed record SelectEdfOptions
     /// </summary>
     public bool LostStreamGain { get; init; } = true;
 
+    /// <summary>
+    /// Keep each step short enough for the running streams: a step carries no more prefill tokens than fit before the
+    /// next token of the tightest running stream that can still meet its SLO is due. Off, chunks fill the token budget.
+    /// </summary>
+    public bool GapAwareChunks { get; init; } = true;
+
+    /// <summary>
+    /// In-progress prefills and new requests share the step's prefill tokens in policy order; off, in-progress prefills
+    /// take theirs first (vLLM), so an urgent new stream can wait behind the long prompt of a relaxed call.
+    /// </summary>
+    public bool PrefillsInOrder { get; init; } = true;
+
     /// <summary>Let an urgent waiting request displace a runner outside the selected set in the same step.</summary>
     public bool Preempt { get; init; }
 

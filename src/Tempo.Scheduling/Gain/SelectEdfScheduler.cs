@@ -27,7 +27,7 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
     private readonly GainWeights _weights = GainWeights.Paper;
     private readonly StepTimeModel _time;
     private readonly List<EngineRequest> _live = [];
-    private bool _lastHadPrefill;
+    private int _lastPrefillTokens;
     private bool _overloaded;
     private double _lastShedS = double.NegativeInfinity;
     private readonly SlotSchedule _slots = new();
@@ -55,13 +55,13 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
     private long _replans;
     private long _evaluation;
 
-    public SelectEdfScheduler(string name, SelectEdfOptions options, ILengthPredictor predictor, StepCostPrior? prior = null)
+    public SelectEdfScheduler(string name, SelectEdfOptions options, ILengthPredictor predictor, StepCostPrior? prior = null, int tokenBudget = 0)
         : base(name, preemption: PreemptionMode.Recompute)
     {
         options.Validate();
         _options = options;
         _predictor = predictor;
-        _time = prior is null ? new StepTimeModel(options.InitialStepS) : new StepTimeModel(prior);
+        _time = prior is null ? new StepTimeModel(options.InitialStepS) : new StepTimeModel(prior, tokenBudget: tokenBudget);
     }
 
     /// <summary>Whether the last <see cref="IScheduler.Plan"/> ran the whole selection (for the decision-cost benchmark).</summary>
@@ -92,7 +92,7 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
     {
         if (_options.OnlineStepTime && view.Running.Count > 0)
         {
-            _time.Observe(durationS, _lastHadPrefill);
+            _time.Observe(durationS, _lastPrefillTokens);
         }
 
         // A latency stream whose gap exceeded its TBT has missed its SLO for good (attainment is per gap).
@@ -135,26 +135,80 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
             Shed(budget, view.NowS, view.Config);
         }
 
-        var preempted = _options.Preempt && DisplaceForUrgent(view, budget);
-        preempted |= ScheduleRunning(view, budget);
-        if (!preempted)
+        if (_options.GapAwareChunks)
         {
-            ScheduleSwapped(view, budget);
+            PrefillTokensLeft = StreamSafePrefillTokens(view);
         }
 
-        ScheduleWaiting(view, budget);
+        var preempted = _options.Preempt && DisplaceForUrgent(view, budget);
+        if (_options.PrefillsInOrder)
+        {
+            preempted |= ScheduleRunning(view, budget, decodesOnly: true);
+            if (!preempted)
+            {
+                ScheduleSwapped(view, budget);
+            }
+
+            SchedulePrefillsInOrder(view, budget);
+        }
+        else
+        {
+            preempted |= ScheduleRunning(view, budget);
+            if (!preempted)
+            {
+                ScheduleSwapped(view, budget);
+            }
+
+            ScheduleWaiting(view, budget);
+        }
+
         var plan = budget.Build();
-        _lastHadPrefill = false;
+        _lastPrefillTokens = 0;
         foreach (var work in plan.Scheduled)
         {
             if (work.Request.IsPrefill)
             {
-                _lastHadPrefill = true;
-                break;
+                _lastPrefillTokens += work.Tokens;
             }
         }
 
         return plan;
+    }
+
+    /// <summary>
+    /// The most prefill tokens this step may carry so that it still ends before the next token of every running stream
+    /// that can meet its SLO is due: the tightest such stream's slack, less a decode step and one spread, over the
+    /// marginal cost of a prefill token. A stream that a decode-only step would not save either does not count.
+    /// Unlimited when no such stream runs or no chunk has been measured yet.
+    /// </summary>
+    private int StreamSafePrefillTokens(SchedulerView view)
+    {
+        var perToken = _time.PrefillTokenS;
+        if (!(perToken > 0))
+        {
+            return int.MaxValue;
+        }
+
+        var now = view.NowS;
+        var decodeStep = _time.DecodeS + _time.SpreadS;
+        var tightest = double.PositiveInfinity;
+        var running = view.Running;
+        for (var i = 0; i < running.Count; i++)
+        {
+            var r = running[i];
+            if (r.Spec.Class != RequestClass.Latency || r.Generated == 0 || r.IsPrefill || StateOf(r).SloLost)
+            {
+                continue;
+            }
+
+            var slack = r.TokenTimesS[^1] + r.Spec.Slo.TbtS - now;
+            if (slack >= decodeStep && slack < tightest)
+            {
+                tightest = slack;
+            }
+        }
+
+        return double.IsPositiveInfinity(tightest) ? int.MaxValue : (int)Math.Min(int.MaxValue, Math.Floor((tightest - decodeStep) / perToken));
     }
 
     private static State StateOf(EngineRequest r) =>

@@ -13,6 +13,12 @@ internal sealed class StepTimeModel
     private Estimate _decode;
     private Estimate _mixed;
 
+    // The marginal cost of a prefill token is a ratio of two running means (the time a chunk step takes beyond a
+    // decode step, and the chunk's tokens), not a mean of per-step ratios: a step with a small chunk is mostly noise
+    // and fixed cost, and its ratio would swamp the estimate.
+    private Estimate _chunkExcess;
+    private Estimate _chunkTokens;
+
     /// <summary>A model that assumes <paramref name="initialStepS"/> a decode step (1.5× with a prefill chunk) until steps are measured.</summary>
     /// <param name="initialStepS">Decode-step cost assumed before any step is measured.</param>
     /// <param name="smoothing">EWMA weight of each new sample (0.05: about the last 20 steps).</param>
@@ -24,12 +30,15 @@ internal sealed class StepTimeModel
     /// <summary>A model that starts from <paramref name="prior"/>.</summary>
     /// <param name="prior">Costs assumed before any step of each shape is measured.</param>
     /// <param name="smoothing">EWMA weight of each new sample.</param>
-    public StepTimeModel(StepCostPrior prior, double smoothing = 0.05)
+    /// <param name="tokenBudget">Tokens a prior prefill step carries (the step token budget), for the prior cost of a prefill token; 0 assumes none.</param>
+    public StepTimeModel(StepCostPrior prior, double smoothing = 0.05, int tokenBudget = 0)
     {
         prior.Validate();
         _smoothing = smoothing;
         _decode = new(prior.DecodeStepS, prior.DecodeStepS * 0.1, 0);
         _mixed = new(prior.PrefillStepS, prior.PrefillStepS * 0.1, 0);
+        _chunkExcess = new(Math.Max(0, prior.PrefillStepS - prior.DecodeStepS), 0, 0);
+        _chunkTokens = new(Math.Max(0, tokenBudget), 0, 0);
     }
 
     /// <summary>Mean cost of a decode-only step.</summary>
@@ -38,20 +47,28 @@ internal sealed class StepTimeModel
     /// <summary>Mean cost of a step with a prefill chunk (until one is measured, derived from decode steps).</summary>
     public double PrefillS => _mixed.Samples > 0 ? _mixed.MeanS : Math.Max(_mixed.MeanS, _decode.MeanS * 1.5);
 
+    /// <summary>
+    /// What one more prefill token adds to a step, in seconds: the mean time a chunk step takes beyond a decode step,
+    /// over the mean chunk. 0 until a chunk is measured when the prior carried no token budget.
+    /// </summary>
+    public double PrefillTokenS => _chunkTokens.MeanS > 0 ? _chunkExcess.MeanS / _chunkTokens.MeanS : 0;
+
     /// <summary>Mean absolute deviation of step costs (the larger of the two shapes).</summary>
     public double SpreadS => Math.Max(_decode.DeviationS, _mixed.DeviationS);
 
-    /// <summary>Folds in one measured step.</summary>
-    public void Observe(double durationS, bool hadPrefill)
+    /// <summary>Folds in one measured step that carried <paramref name="prefillTokens"/> prefill tokens (0: decodes only).</summary>
+    public void Observe(double durationS, int prefillTokens)
     {
         if (!(durationS > 0) || double.IsInfinity(durationS))
         {
             return;
         }
 
-        if (hadPrefill)
+        if (prefillTokens > 0)
         {
             _mixed = _mixed.With(durationS, _smoothing);
+            _chunkExcess = _chunkExcess.With(Math.Max(0, durationS - _decode.MeanS), _smoothing);
+            _chunkTokens = _chunkTokens.With(prefillTokens, _smoothing);
         }
         else
         {

@@ -14,7 +14,7 @@ public class StepTimeModelTests
 
         for (var i = 0; i < 20; i++)
         {
-            model.Observe(0.02, hadPrefill: false);
+            model.Observe(0.02, prefillTokens: 0);
         }
 
         Assert.InRange(model.DecodeS, 0.0199, 0.0201);
@@ -39,8 +39,8 @@ public class StepTimeModelTests
         var model = new StepTimeModel(0.02);
         for (var i = 0; i < 200; i++)
         {
-            model.Observe(i % 2 == 0 ? 0.018 : 0.022, hadPrefill: false);
-            model.Observe(0.05, hadPrefill: true);
+            model.Observe(i % 2 == 0 ? 0.018 : 0.022, prefillTokens: 0);
+            model.Observe(0.05, prefillTokens: 100);
         }
 
         Assert.InRange(model.DecodeS, 0.0195, 0.0205);
