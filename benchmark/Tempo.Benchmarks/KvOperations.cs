@@ -106,7 +106,7 @@ internal sealed class KvOperations
     /// </summary>
     public StepPlan PlanDecodeBatch()
     {
-        var budget = new StepBudget(_config, _kv, BatchSize);
+        var budget = new StepBudget(_config, _kv, BatchSize, _batch.Length);
         foreach (var r in _batch)
         {
             budget.TrySchedule(r, 1);

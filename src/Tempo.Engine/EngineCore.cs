@@ -66,6 +66,9 @@ public sealed class EngineCore
     /// <summary>Requests currently live.</summary>
     public int LiveRequests => _waiting.Count + _running.Count + _swapped.Count;
 
+    /// <summary>The instant the step being planned began, while the policy plans it; null otherwise.</summary>
+    internal double? PlanningAtS { get; private set; }
+
     internal IReadOnlyList<EngineRequest> WaitingQueue => _waiting;
 
     internal IReadOnlyList<EngineRequest> RunningQueue => _running;
@@ -147,7 +150,16 @@ public sealed class EngineCore
 
         var plannedAtS = Clock.NowS;
         var epochBefore = StepBudget.LastEpoch;
-        var plan = _scheduler.Plan(_view);
+        StepPlan plan;
+        PlanningAtS = plannedAtS;
+        try
+        {
+            plan = _scheduler.Plan(_view);
+        }
+        finally
+        {
+            PlanningAtS = null;
+        }
 
         // A plan built by a budget this engine made during this Plan call already passed every check the replay
         // makes, against the same KV state (schedulers cannot change it): replaying it again would only cost time.
@@ -211,7 +223,7 @@ public sealed class EngineCore
     {
         // Replays the plan through the same accounting the scheduler used: drops and preemptions only free
         // capacity, so a plan built in any interleaving is valid in this order too.
-        var check = new StepBudget(Config, Kv, Config.MaxBatch);
+        var check = new StepBudget(Config, Kv, Config.MaxBatch, _running.Count);
         foreach (var d in plan.Drops)
         {
             Ensure(d.Request.State != RequestState.Finished, $"plan drops ended {d.Request}");

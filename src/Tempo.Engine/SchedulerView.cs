@@ -10,8 +10,12 @@ public sealed class SchedulerView
 
     internal SchedulerView(EngineCore engine) => _engine = engine;
 
-    /// <summary>Current time in seconds.</summary>
-    public double NowS => _engine.Clock.NowS;
+    /// <summary>
+    /// Current time in seconds. While the policy plans a step it is the instant planning began, however long planning
+    /// takes: on a wall clock a decision must not depend on how far the clock moved while it was being made, and a
+    /// replay of the run (which plans at that logged instant) must see the same time.
+    /// </summary>
+    public double NowS => _engine.PlanningAtS ?? _engine.Clock.NowS;
 
     /// <summary>Steps run so far.</summary>
     public long StepIndex => _engine.Steps;
@@ -35,5 +39,5 @@ public sealed class SchedulerView
     public IReadOnlyList<EngineRequest> Swapped => _engine.SwappedQueue;
 
     /// <summary>A fresh budget for this step, limited to <paramref name="maxSequences"/> sequences (default: the engine's batch cap).</summary>
-    public StepBudget NewBudget(int? maxSequences = null) => new(Config, Kv, maxSequences ?? Config.MaxBatch);
+    public StepBudget NewBudget(int? maxSequences = null) => new(Config, Kv, maxSequences ?? Config.MaxBatch, _engine.RunningQueue.Count);
 }

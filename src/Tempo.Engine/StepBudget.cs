@@ -29,13 +29,14 @@ public sealed class StepBudget
     // Set when Build handed the lists to a plan: the next change copies them, so a built plan never changes.
     private bool _shared;
 
-    internal StepBudget(EngineConfig config, KvBlockManager kv, int maxSequences)
+    internal StepBudget(EngineConfig config, KvBlockManager kv, int maxSequences, int resident)
     {
         _kv = kv;
         _epoch = Interlocked.Increment(ref s_lastEpoch);
         kv.CurrentBudgetEpoch = _epoch;
         TokensLeft = config.TokenBudget;
         SequencesLeft = Math.Min(maxSequences, config.MaxBatch);
+        ResidentSlotsLeft = config.MaxBatch - resident;
         FreeGpuBlocks = kv.FreeGpuBlocks;
         FreeCpuBlocks = kv.FreeCpuBlocks;
     }
@@ -54,6 +55,13 @@ public sealed class StepBudget
 
     /// <summary>Sequences still available this step.</summary>
     public int SequencesLeft { get; private set; }
+
+    /// <summary>
+    /// Sequences that may still start holding KV: the batch size less the running requests, after what is planned so
+    /// far. A running request that is not in this step still holds its KV, and a real engine has one KV slot per batch
+    /// sequence, so a new or swapped-in request needs a free one even when the step has sequences to spare.
+    /// </summary>
+    public int ResidentSlotsLeft { get; private set; }
 
     /// <summary>GPU blocks free after what is planned so far.</summary>
     public int FreeGpuBlocks { get; private set; }
@@ -106,6 +114,10 @@ public sealed class StepBudget
         // CPU blocks released by a swap-in are not credited to this step: the engine performs swap-outs before
         // swap-ins, so a swap-out planned on that space would silently become a recompute.
         FreeGpuBlocks -= BlocksNeeded(r, tokens);
+        if (r.State != RequestState.Running)
+        {
+            ResidentSlotsLeft--;
+        }
 
         Unshare();
         (_scheduled ??= new List<ScheduledWork>(Math.Clamp(SequencesLeft, 1, MaxInitialCapacity))).Add(new ScheduledWork(r, tokens));
@@ -134,6 +146,7 @@ public sealed class StepBudget
         }
 
         FreeGpuBlocks += r.GpuBlocks;
+        ResidentSlotsLeft++;
         Unshare();
         (_preemptions ??= []).Add(new Preemption(r, mode));
         Touch(r);
@@ -153,6 +166,7 @@ public sealed class StepBudget
         if (r.State == RequestState.Running)
         {
             FreeGpuBlocks += r.GpuBlocks;
+            ResidentSlotsLeft++;
         }
         else if (r.State == RequestState.Swapped)
         {
@@ -205,6 +219,11 @@ public sealed class StepBudget
         }
 
         var admitting = r.State != RequestState.Running;
+        if (admitting && ResidentSlotsLeft < 1)
+        {
+            return "batch slots (every one is held by a running request)";
+        }
+
         var reserve = admitting ? _kv.WatermarkBlocks : 0;
         return BlocksNeeded(r, tokens) > FreeGpuBlocks - reserve ? "KV blocks" : null;
     }

@@ -17,9 +17,7 @@ internal sealed class GatewayMetrics(DispatchQueue queue)
     private long _requeued;
     private long _brokenStreams;
     private long _badBackendsFile;
-    private readonly double[] _gain = new double[3];
-    private readonly long[] _attained = new long[3];
-    private readonly long[] _missed = new long[3];
+    private readonly ClassOutcomes _classes = new();
 
     public void Refused(string reason, long n = 1)
     {
@@ -32,18 +30,9 @@ internal sealed class GatewayMetrics(DispatchQueue queue)
     /// <summary>A forwarded generation request ended (finished, broken or abandoned), scored as its client saw it.</summary>
     public void Ended(RequestOutcome outcome)
     {
-        var c = (int)outcome.Record.Spec.Class;
         lock (_gate)
         {
-            _gain[c] += outcome.ServiceGain;
-            if (outcome.SloMet)
-            {
-                _attained[c]++;
-            }
-            else
-            {
-                _missed[c]++;
-            }
+            _classes.Add(outcome);
         }
     }
 
@@ -65,9 +54,9 @@ internal sealed class GatewayMetrics(DispatchQueue queue)
         lock (_gate)
         {
             Metric(text, "tempo_requests_refused_total", "counter", "Requests answered with an error by the gateway, by reason.", [.. _refused.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => ($"reason=\"{p.Key}\"", (double)p.Value))]);
-            Metric(text, "tempo_service_gain_total", "counter", "Service gain earned (weighted tokens delivered within their SLO), by request class.", PerClass(c => _gain[c]));
-            Metric(text, "tempo_slo_attained_total", "counter", "Requests that met their SLO, by request class.", PerClass(c => _attained[c]));
-            Metric(text, "tempo_slo_missed_total", "counter", "Requests that missed their SLO (broken and abandoned ones included), by request class.", PerClass(c => _missed[c]));
+            Metric(text, "tempo_service_gain_total", "counter", "Service gain earned (weighted tokens delivered within their SLO), by request class.", PerClass(c => _classes.Gain(c)));
+            Metric(text, "tempo_slo_attained_total", "counter", "Requests that met their SLO, by request class.", PerClass(c => _classes.Met(c)));
+            Metric(text, "tempo_slo_missed_total", "counter", "Requests that missed their SLO (broken and abandoned ones included), by request class.", PerClass(c => _classes.Missed(c)));
         }
 
         Metric(text, "tempo_gateway_requeued_total", "counter", "Placements retried after a replica failed before answering.", [("", Interlocked.Read(ref _requeued))]);
@@ -76,8 +65,8 @@ internal sealed class GatewayMetrics(DispatchQueue queue)
         return text.ToString();
     }
 
-    private static List<(string Labels, double Value)> PerClass(Func<int, double> value) =>
-        [.. Enum.GetValues<RequestClass>().Select(c => ($"class=\"{c.ToString().ToLowerInvariant()}\"", value((int)c)))];
+    private static List<(string Labels, double Value)> PerClass(Func<RequestClass, double> value) =>
+        [.. Enum.GetValues<RequestClass>().Select(c => ($"class=\"{c.ToString().ToLowerInvariant()}\"", value(c)))];
 
     private static string Label(string replica) => $"replica=\"{replica.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal)}\"";
 

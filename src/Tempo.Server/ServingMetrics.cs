@@ -27,10 +27,7 @@ internal sealed class ServingMetrics : IDisposable
     private readonly Histogram _itl = new(TokenGapBuckets);
     private readonly Histogram _tpot = new(TokenGapBuckets);
     private readonly Histogram _e2e = new(LatencyBuckets);
-    private readonly double[] _gain = new double[3];
-    private readonly long[] _attained = new long[3];
-    private readonly long[] _missed = new long[3];
-    private readonly long[] _shed = new long[3];
+    private readonly ClassOutcomes _classes = new();
     private readonly Dictionary<string, long> _success = new(StringComparer.Ordinal) { ["stop"] = 0, ["length"] = 0 };
     private readonly Dictionary<string, long> _ended = new(StringComparer.Ordinal);
     private readonly Dictionary<string, long> _rejected = new(StringComparer.Ordinal);
@@ -92,25 +89,10 @@ internal sealed class ServingMetrics : IDisposable
     public void OnEnded(RequestOutcome outcome)
     {
         var record = outcome.Record;
-        var c = (int)record.Spec.Class;
         Instruments.Ended(outcome, ReasonLabel(record.Reason), SloShedding.IsShed(record.Detail));
         lock (_gate)
         {
-            _gain[c] += outcome.ServiceGain;
-            if (outcome.SloMet)
-            {
-                _attained[c]++;
-            }
-            else
-            {
-                _missed[c]++;
-            }
-
-            if (SloShedding.IsShed(record.Detail))
-            {
-                _shed[c]++;
-            }
-
+            _classes.Add(outcome);
             var reason = ReasonLabel(record.Reason);
             _ended[reason] = _ended.GetValueOrDefault(reason) + 1;
             if (record.Completed)
@@ -188,10 +170,10 @@ internal sealed class ServingMetrics : IDisposable
             _tpot.Write(text, "vllm:request_time_per_output_token_seconds", "Histogram of time per output token in seconds.", m);
             _e2e.Write(text, "vllm:e2e_request_latency_seconds", "Histogram of end-to-end request latency in seconds.", m);
 
-            PerClass(text, "tempo_service_gain_total", "Service gain earned (weighted tokens delivered within their SLO), by request class.", c => _gain[c]);
-            PerClass(text, "tempo_slo_attained_total", "Requests that met their SLO, by request class.", c => _attained[c]);
-            PerClass(text, "tempo_slo_missed_total", "Requests that missed their SLO (aborted ones included), by request class.", c => _missed[c]);
-            PerClass(text, "tempo_requests_shed_total", "Requests shed before their first token because their SLO could not be met (answered 429 slo_unattainable), by request class.", c => _shed[c]);
+            PerClass(text, "tempo_service_gain_total", "Service gain earned (weighted tokens delivered within their SLO), by request class.", c => _classes.Gain(c));
+            PerClass(text, "tempo_slo_attained_total", "Requests that met their SLO, by request class.", c => _classes.Met(c));
+            PerClass(text, "tempo_slo_missed_total", "Requests that missed their SLO (aborted ones included), by request class.", c => _classes.Missed(c));
+            PerClass(text, "tempo_requests_shed_total", "Requests shed before their first token because their SLO could not be met (answered 429 slo_unattainable), by request class.", c => _classes.Shed(c));
             Labelled(text, "tempo_requests_ended_total", "Requests that left the engine, by finish reason (stop, length, abort, rejected).", "reason", _ended);
             Labelled(text, "tempo_requests_refused_total", "Requests answered with an error before reaching the engine, by reason.", "reason", _rejected);
         }
@@ -205,12 +187,12 @@ internal sealed class ServingMetrics : IDisposable
         return text.ToString();
     }
 
-    private static void PerClass(StringBuilder text, string name, string help, Func<int, double> value)
+    private static void PerClass(StringBuilder text, string name, string help, Func<RequestClass, double> value)
     {
         Header(text, name, help, "counter");
         foreach (var c in Enum.GetValues<RequestClass>())
         {
-            Sample(text, name, $"class=\"{c.ToString().ToLowerInvariant()}\"", value((int)c));
+            Sample(text, name, $"class=\"{c.ToString().ToLowerInvariant()}\"", value(c));
         }
     }
 

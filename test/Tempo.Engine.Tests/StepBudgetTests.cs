@@ -133,6 +133,103 @@ public class StepBudgetTests
         Assert.Contains("tokens 50 outside 1..1", e.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void ANewRequest_NeedsABatchSlotNoRunningRequestHolds_EvenWhenTheStepHasSequencesToSpare()
+    {
+        // Two slots, both held by running prefills; the step runs only one of them, yet a third request cannot start:
+        // a real engine keeps the KV of the one left out, and has no third slot for it.
+        var (engine, scheduler, r) = Engine(new EngineConfig { MaxBatch = 2, TokenBudget = 64, GpuBlocks = 64 }, (100, 5), (100, 5), (10, 5));
+        scheduler.Next = view =>
+        {
+            var budget = view.NewBudget();
+            budget.TrySchedule(r[0], 32);
+            budget.TrySchedule(r[1], 32);
+            return budget.Build();
+        };
+        engine.Step();
+        scheduler.Next = view =>
+        {
+            var budget = view.NewBudget();
+            Assert.Equal(0, budget.ResidentSlotsLeft);
+            Assert.True(budget.TrySchedule(r[0], 32));
+            Assert.Equal(1, budget.SequencesLeft);
+            Assert.False(budget.TrySchedule(r[2], 10));
+            Assert.StartsWith("batch slots", budget.Why(r[2], 10), StringComparison.Ordinal);
+
+            // Preempting the other runner frees its slot.
+            budget.Preempt(r[1], PreemptionMode.Recompute);
+            Assert.True(budget.TrySchedule(r[2], 10));
+            return budget.Build();
+        };
+        engine.Step();
+
+        Assert.Equal(RequestState.Running, r[2].State);
+        Assert.Equal(RequestState.Waiting, r[1].State);
+        engine.CheckInvariants();
+    }
+
+    [Fact]
+    public void APlanThatStartsMoreSequencesThanTheBatchHolds_IsRefusedByTheEngine()
+    {
+        // A plan built while two requests ran, handed back after the engine admitted both: the replay sees the slots held.
+        var (engine, scheduler, r) = Engine(new EngineConfig { MaxBatch = 2, TokenBudget = 64, GpuBlocks = 64 }, (100, 5), (100, 5), (10, 5));
+        StepPlan? stale = null;
+        scheduler.Next = view =>
+        {
+            var budget = view.NewBudget();
+            budget.TrySchedule(r[0], 32);
+            var plan = budget.Build();
+            var other = view.NewBudget();
+            other.TrySchedule(r[2], 10);
+            stale = other.Build();
+            return plan;
+        };
+        engine.Step();
+        scheduler.Next = view =>
+        {
+            var budget = view.NewBudget();
+            budget.TrySchedule(r[1], 32);
+            return budget.Build();
+        };
+        engine.Step();
+        scheduler.Next = _ => stale!;
+
+        var e = Assert.Throws<InvalidOperationException>(() => engine.Step());
+
+        Assert.Contains("batch slots", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ThePolicySeesOneInstantWhilePlanning_HoweverLongItTakes()
+    {
+        var clock = new TickingClock();
+        var seen = new List<double>();
+        var scheduler = new PlanWith
+        {
+            Next = view =>
+            {
+                seen.Add(view.NowS);
+                seen.Add(view.NowS);
+                return view.NewBudget().Build();
+            },
+        };
+        var engine = new EngineCore(new EngineConfig { GpuBlocks = 64 }, scheduler, new TestEngines.FixedStepExecutor(new VirtualClock(), 0.01), clock);
+        engine.Submit(TestEngines.Spec(1, 10, 5));
+
+        engine.Step();
+
+        Assert.Equal(seen[0], seen[1]);
+        Assert.True(engine.View.NowS > seen[0], "outside planning the view reads the clock");
+    }
+
+    /// <summary>A clock that moves a millisecond every time it is read, as a wall clock moves while code runs.</summary>
+    private sealed class TickingClock : IClock
+    {
+        private double _now;
+
+        public double NowS => _now += 0.001;
+    }
+
     /// <summary>A scheduler whose next plan the test writes.</summary>
     private sealed class PlanWith : IScheduler
     {
