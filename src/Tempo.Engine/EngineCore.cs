@@ -184,6 +184,11 @@ public sealed class EngineCore
             throw new InvalidOperationException($"executor returned an invalid step duration {result.DurationS}");
         }
 
+        if (result.EndS is { } endS && !(endS >= plannedAtS && endS <= Clock.NowS))
+        {
+            throw new InvalidOperationException($"executor returned a step end {endS} outside the step ({plannedAtS}..{Clock.NowS})");
+        }
+
         LastStepDurationS = result.DurationS;
         Stats.Steps++;
         Stats.BusyS += result.DurationS;
@@ -317,7 +322,7 @@ public sealed class EngineCore
 
     private void ApplyResult(BatchEntry[] entries, StepResult result)
     {
-        var now = Clock.NowS;
+        var now = result.EndS ?? Clock.NowS;
         var outputIndex = 0;
         foreach (var e in entries)
         {

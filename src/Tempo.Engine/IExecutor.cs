@@ -57,7 +57,11 @@ public readonly record struct SequenceOutput(int TokenId, bool Stop, string? Tex
 /// <summary>The result of running a step.</summary>
 /// <param name="DurationS">How long the step took (measured, or modelled in simulation).</param>
 /// <param name="Outputs">One output per batch entry with <see cref="BatchEntry.ProducesToken"/>, in batch order; null when no executor-side stop is possible.</param>
-public sealed record StepResult(double DurationS, IReadOnlyList<SequenceOutput>? Outputs = null);
+/// <param name="EndS">
+/// Clock time at which the step's tokens came out, when the executor knows it (a step log records it, so a replay
+/// stamps the same times); null lets the engine read its clock when it applies the step.
+/// </param>
+public sealed record StepResult(double DurationS, IReadOnlyList<SequenceOutput>? Outputs = null, double? EndS = null);
 
 /// <summary>Runs steps: a cost model in simulation, a real model when serving.</summary>
 public interface IExecutor

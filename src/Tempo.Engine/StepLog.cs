@@ -11,11 +11,12 @@ namespace Tempo.Engine;
 /// <param name="SwapBlocks">KV blocks moved before the pass (out plus in).</param>
 /// <param name="PlanS">Clock time when the engine began planning the step; null in logs written before it was recorded.</param>
 /// <param name="RequestIds">The request of each work item, in order; null in logs written before ids were recorded.</param>
-public sealed record LoggedStep(double AtS, double DurationS, IReadOnlyList<WorkShape> Work, int SwapBlocks, double? PlanS = null, IReadOnlyList<long>? RequestIds = null);
+/// <param name="EndS">Clock time the step's tokens were stamped with; null in logs written before it was recorded.</param>
+public sealed record LoggedStep(double AtS, double DurationS, IReadOnlyList<WorkShape> Work, int SwapBlocks, double? PlanS = null, IReadOnlyList<long>? RequestIds = null, double? EndS = null);
 
 /// <summary>
 /// A JSON-lines log of executed steps, one object per line:
-/// <c>{"plan_s":12.49,"at_s":12.5,"ms":31.2,"swap_blocks":0,"work":[[tokens,context_before,is_decode,produces_token,request_id],...]}</c>
+/// <c>{"plan_s":12.49,"at_s":12.5,"ms":31.2,"end_s":12.5313,"swap_blocks":0,"work":[[tokens,context_before,is_decode,produces_token,request_id],...]}</c>
 /// (the two flags as 0/1). It lets a real engine's steps be priced again by a cost model afterwards, which is how
 /// the simulator's per-step error is measured (<c>tempo fidelity</c>). A server also writes the arrivals and ends
 /// between the steps into the same file (<see cref="StepTrace"/>), so the run can be replayed decision by decision;
@@ -24,11 +25,11 @@ public sealed record LoggedStep(double AtS, double DurationS, IReadOnlyList<Work
 public static class StepLog
 {
     /// <summary>Formats one step as a log line (no newline).</summary>
-    public static string Format(double planS, double atS, double durationS, IReadOnlyList<BatchEntry> entries, int swapBlocks)
+    public static string Format(double planS, double atS, double durationS, double endS, IReadOnlyList<BatchEntry> entries, int swapBlocks)
     {
         ArgumentNullException.ThrowIfNull(entries);
-        var sb = new StringBuilder(64 + (entries.Count * 24));
-        sb.Append(CultureInfo.InvariantCulture, $"{{\"plan_s\":{planS:R},\"at_s\":{atS:R},\"ms\":{durationS * 1000:R},\"swap_blocks\":{swapBlocks},\"work\":[");
+        var sb = new StringBuilder(80 + (entries.Count * 24));
+        sb.Append(CultureInfo.InvariantCulture, $"{{\"plan_s\":{planS:R},\"at_s\":{atS:R},\"ms\":{durationS * 1000:R},\"end_s\":{endS:R},\"swap_blocks\":{swapBlocks},\"work\":[");
         for (var i = 0; i < entries.Count; i++)
         {
             var e = entries[i];
@@ -162,7 +163,8 @@ public static class StepLog
         }
 
         double? planS = root.TryGetProperty("plan_s", out var plan) ? plan.GetDouble() : null;
-        return new LoggedStep(root.GetProperty("at_s").GetDouble(), ms / 1000, work, root.GetProperty("swap_blocks").GetInt32(), planS, ids);
+        double? endS = root.TryGetProperty("end_s", out var end) ? end.GetDouble() : null;
+        return new LoggedStep(root.GetProperty("at_s").GetDouble(), ms / 1000, work, root.GetProperty("swap_blocks").GetInt32(), planS, ids, endS);
     }
 }
 
@@ -207,14 +209,18 @@ public sealed class StepLogExecutor : IExecutor, IDisposable
         var at = _clock.NowS;
         var result = _inner.Execute(batch);
 
+        // The tokens are stamped with the time read here, not when the engine gets to them, so the log holds the
+        // exact times a replay must stamp.
+        var end = result.EndS ?? _clock.NowS;
+
         // Steps that ran nothing are logged too: a replay must know when the engine planned and ran nothing.
-        _log.WriteLine(StepLog.Format(batch.PlannedAtS, at, result.DurationS, batch.Entries, batch.SwapOutBlocks + batch.SwapInBlocks));
+        _log.WriteLine(StepLog.Format(batch.PlannedAtS, at, result.DurationS, end, batch.Entries, batch.SwapOutBlocks + batch.SwapInBlocks));
         if (batch.Entries.Count > 0)
         {
             StepsLogged++;
         }
 
-        return result;
+        return result with { EndS = end };
     }
 
     /// <inheritdoc />

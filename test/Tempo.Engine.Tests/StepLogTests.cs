@@ -49,9 +49,9 @@ public class StepLogTests
     [Fact]
     public void Format_WritesInvariantNumbersAndFlags()
     {
-        var line = StepLog.Format(1.25, 1.5, 0.0125, [], 3);
+        var line = StepLog.Format(1.25, 1.5, 0.0125, 1.5125, [], 3);
 
-        Assert.Equal("{\"plan_s\":1.25,\"at_s\":1.5,\"ms\":12.5,\"swap_blocks\":3,\"work\":[]}", line);
+        Assert.Equal("{\"plan_s\":1.25,\"at_s\":1.5,\"ms\":12.5,\"end_s\":1.5125,\"swap_blocks\":3,\"work\":[]}", line);
     }
 
     [Fact]
@@ -99,6 +99,32 @@ public class StepLogTests
         Assert.Contains("line 2", Assert.Throws<FormatException>(() => StepTrace.Read(new StringReader(header + "{\"end_s\":1,\"id\":2,\"reason\":\"melted\"}"))).Message);
         Assert.Contains("line 2", Assert.Throws<FormatException>(() => StepTrace.Read(new StringReader(header + "{\"what\":1}"))).Message);
         Assert.Contains("line 2", Assert.Throws<FormatException>(() => StepTrace.Read(new StringReader(header + "{\"at_s\":0,\"ms\":1,\"swap_blocks\":0,\"work\":[[4,0,0,1]]}"))).Message);
+    }
+
+    [Fact]
+    public void TokensAreStampedWithTheStepEndTheLogRecords_NotWhenTheEngineGetsToThem()
+    {
+        // The clock moves 5 ms every time it is read, as a wall clock moves while the engine does its bookkeeping.
+        var clock = new ReadTickingClock(0.005);
+        var writer = new StringWriter();
+        var log = new StepLogExecutor(new TestEngines.FixedStepExecutor(new VirtualClock(), 0.01), clock, writer);
+        var engine = new EngineCore(new EngineConfig { GpuBlocks = 64 }, new TestEngines.GreedyScheduler(), log, clock);
+        var r = engine.Submit(TestEngines.Spec(1, prompt: 5, output: 3));
+
+        while (engine.HasWork)
+        {
+            engine.Step();
+        }
+
+        var ends = StepLog.Read(new StringReader(writer.ToString())).Select(s => s.EndS!.Value).ToList();
+        Assert.Equal(ends, r.TokenTimesS);
+    }
+
+    private sealed class ReadTickingClock(double tickS) : IClock
+    {
+        private double _now;
+
+        public double NowS => _now += tickS;
     }
 
     private sealed record StepBatchShape(double AtS, WorkShape[] Work);

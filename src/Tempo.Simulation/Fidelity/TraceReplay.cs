@@ -354,9 +354,10 @@ public static class TraceReplay
                 }
             }
 
-            clock.AdvanceTo(expected.AtS + expected.DurationS);
+            var end = expected.EndS ?? (expected.AtS + expected.DurationS);
+            clock.AdvanceTo(end);
             Executed = true;
-            return new StepResult(expected.DurationS, outputs);
+            return new StepResult(expected.DurationS, outputs, end);
         }
 
         // The order of sequences inside a batch does not change what a step does.

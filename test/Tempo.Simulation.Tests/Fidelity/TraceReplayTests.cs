@@ -29,6 +29,23 @@ public class TraceReplayTests
         Assert.Contains(trace.Events, e => e is TraceEnd { Reason: FinishReason.Aborted });
     }
 
+    [Theory]
+    [InlineData("tempo")]
+    [InlineData("edf")]
+    public void Replay_OfARunOnAClockThatMovesWhileTheEngineWorks_StillPlansEveryStepAsRecorded(string policy)
+    {
+        // A wall clock moves between any two reads: while the policy plans, and between a step's end and the engine
+        // stamping its tokens. The trace keeps the instants that decided (plan_s, end_s), so the replay matches anyway.
+        // The tick is coarse (3 ms a read) so that a policy reading a moving clock while it plans would decide otherwise.
+        var trace = RecordTo(new StringWriter(), policy, seed: 4, noise: 0.3, gapS: 1e-4, tickS: 3e-3).Trace;
+
+        var result = TraceReplay.Run(trace, Create(policy));
+
+        Assert.Null(result.First);
+        Assert.Equal(result.Steps, result.StepsMatched);
+        Assert.Empty(result.EndMismatches);
+    }
+
     [Fact]
     public void Replay_WithAnotherPolicy_FindsTheFirstStepThatDiffers()
     {
@@ -128,10 +145,10 @@ public class TraceReplayTests
     /// Runs a workload as a real server would: time passes between steps, step times are noisy, the model stops some
     /// responses early and a client gives up on one request. The engine writes its trace while it runs.
     /// </summary>
-    private static (StepTrace Trace, List<RequestSpec> Submitted) RecordTo(StringWriter writer, string policy, int seed, double noise = 0.3, double gapS = 1e-4)
+    private static (StepTrace Trace, List<RequestSpec> Submitted) RecordTo(StringWriter writer, string policy, int seed, double noise = 0.3, double gapS = 1e-4, double tickS = 0)
     {
         var random = new Random(seed);
-        var clock = new VirtualClock();
+        var clock = new TickingClock(tickS);
         var model = new CostModel(CostProfile.Default);
         var noisy = new NoisyExecutor(model, clock, random, noise);
         var log = new StepLogExecutor(noisy, clock, writer);
@@ -173,8 +190,20 @@ public class TraceReplayTests
         return (StepTrace.Read(new StringReader(writer.ToString())), submitted);
     }
 
+    /// <summary>A virtual clock that, like a wall clock, also moves by <paramref name="tickS"/> every time it is read.</summary>
+    private sealed class TickingClock(double tickS) : IClock
+    {
+        private double _now;
+
+        public double NowS => _now += tickS;
+
+        public void Advance(double seconds) => _now += seconds;
+
+        public void AdvanceTo(double timeS) => _now = Math.Max(_now, timeS);
+    }
+
     /// <summary>Cost-model step times with ±<paramref name="noise"/> relative noise; every seventh request stops at its third token.</summary>
-    private sealed class NoisyExecutor(CostModel model, VirtualClock clock, Random random, double noise) : IExecutor
+    private sealed class NoisyExecutor(CostModel model, TickingClock clock, Random random, double noise) : IExecutor
     {
         public StepResult Execute(StepBatch batch)
         {
