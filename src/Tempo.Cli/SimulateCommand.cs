@@ -105,6 +105,12 @@ internal static class SimulateCommand
         DefaultValueFactory = _ => 1.0,
     };
 
+    private static readonly Option<double> StepNoiseOption = new("--step-noise")
+    {
+        Description = "let every step take the profile's time times a random factor of mean 1 and this coefficient of variation (seeded by --seed; 0.25 is about the CPU engine's spread); 0: exact",
+        DefaultValueFactory = _ => 0.0,
+    };
+
     private static readonly Option<bool> ShedOption = new("--shed-unattainable")
     {
         Description = "let tempo and tempo-oracle end a request that has no token yet once its SLO cannot be met (as tempo serve --shed-unattainable); shed requests count as missed",
@@ -131,7 +137,7 @@ internal static class SimulateCommand
     public static Command Create()
     {
         var command = new Command("simulate", "Run a workload through the simulator under several scheduling policies and report service gain, goodput, attainment and latency.");
-        foreach (var option in new Option[] { WorkloadOption, PoliciesOption, RatesOption, RequestsOption, ProfileOption, MaxBatchOption, TokenBudgetOption, SeedOption, OutOption, FormatOption, ArrivalOption, CvOption, PredictorOption, PredictorModelOption, RecordsOption, CostBiasOption, ShedOption, ReplicasOption, RouterOption, ReplicaSlowdownsOption })
+        foreach (var option in new Option[] { WorkloadOption, PoliciesOption, RatesOption, RequestsOption, ProfileOption, MaxBatchOption, TokenBudgetOption, SeedOption, OutOption, FormatOption, ArrivalOption, CvOption, PredictorOption, PredictorModelOption, RecordsOption, CostBiasOption, StepNoiseOption, ShedOption, ReplicasOption, RouterOption, ReplicaSlowdownsOption })
         {
             command.Options.Add(option);
         }
@@ -178,6 +184,7 @@ internal static class SimulateCommand
             RecordsFile = OptionParsing.RecordsFile(parse.GetValue(RecordsOption)),
             CostBias = OptionParsing.Scale(parse.GetValue(CostBiasOption), "--cost-bias"),
             ShedUnattainable = parse.GetValue(ShedOption),
+            StepNoise = parse.GetValue(StepNoiseOption) is var noise && noise >= 0 && noise <= 10 ? noise : throw new CliUsageException($"--step-noise must be a coefficient of variation in [0, 10], got {noise.ToString(CultureInfo.InvariantCulture)}"),
             Replicas = OptionParsing.Positive(parse.GetValue(ReplicasOption), "--replicas"),
             Router = OptionParsing.Router(parse.GetValue(RouterOption)!),
             ReplicaSlowdowns = parse.GetValue(ReplicaSlowdownsOption) is { } slow ? OptionParsing.PositiveNumbers(slow, "--replica-slowdowns") : [],
@@ -205,7 +212,7 @@ internal static class SimulateCommand
             ShedUnattainable = settings.ShedUnattainable,
             Replicas = settings.Replicas,
             Router = settings.Router,
-            Simulation = new Simulation.SimulationOptions { ReplicaSlowdowns = settings.ReplicaSlowdowns },
+            Simulation = new Simulation.SimulationOptions { ReplicaSlowdowns = settings.ReplicaSlowdowns, StepNoise = settings.StepNoise, NoiseSeed = settings.Seed },
             ConfigureOptions = (_, options) => ablation.Apply(options with { Predictor = predictor }),
             KeepRecords = settings.RecordsFile is not null,
         };

@@ -49,6 +49,9 @@ internal sealed record SimulateSettings
     /// <summary>Let the policies that can shed requests whose SLO they cannot meet (they count as missed).</summary>
     public bool ShedUnattainable { get; init; }
 
+    /// <summary>Coefficient of variation of simulated step times around the profile's (0: exact).</summary>
+    public double StepNoise { get; init; }
+
     /// <summary>Replicas of the engine (1: one engine).</summary>
     public int Replicas { get; init; } = 1;
 
@@ -87,6 +90,7 @@ internal sealed record SimulateSettings
         ["length_scale"] = Scale.Length.ToString(CultureInfo.InvariantCulture),
         ["slo_scale"] = Scale.Slo.ToString(CultureInfo.InvariantCulture),
         ["cost_bias"] = CostBias.ToString(CultureInfo.InvariantCulture),
+        ["step_noise"] = StepNoise.ToString(CultureInfo.InvariantCulture),
         ["shed_unattainable"] = ShedUnattainable ? "true" : "false",
         ["replicas"] = Replicas.ToString(CultureInfo.InvariantCulture),
         ["router"] = Replicas == 1 ? "none" : Router,

@@ -133,7 +133,8 @@ public static class SimulationDriver
             {
                 var clock = new VirtualClock();
                 var slowdowns = options.ReplicaSlowdowns;
-                var executor = slowdowns.Count == 0 ? cost.CreateExecutor(clock) : cost.CreateExecutor(clock, slowdowns[i % slowdowns.Count]);
+                var noise = options.StepNoise > 0 ? new StepNoise(options.StepNoise, options.NoiseSeed + i) : null;
+                var executor = cost.CreateExecutor(clock, slowdowns.Count == 0 ? 1 : slowdowns[i % slowdowns.Count], noise);
                 var replica = new Replica(new EngineCore(config, schedulers[i], executor, clock), clock);
                 replica.Engine.RequestEnded += (request, record) => OnEnded(replica, request, record);
                 Replicas[i] = replica;

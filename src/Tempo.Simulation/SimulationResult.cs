@@ -27,10 +27,25 @@ public sealed record SimulationOptions
     /// </summary>
     public IReadOnlyList<double> ReplicaSlowdowns { get; init; } = [];
 
+    /// <summary>
+    /// Coefficient of variation of step times: each step takes its modelled time times a lognormal factor with mean 1
+    /// and this spread (0: every step exactly as modelled). Real engines are never that steady: single steps on the
+    /// CPU engine fall 11–13% (median) and 33–41% (p90) from their shape's median (docs/BENCHMARKS.md §8).
+    /// </summary>
+    public double StepNoise { get; init; }
+
+    /// <summary>Seed of the step-time noise (replica i draws from seed + i), so a noisy run is reproducible.</summary>
+    public int NoiseSeed { get; init; }
+
     /// <summary>Throws <see cref="ArgumentException"/> on an impossible setting.</summary>
     public void Validate()
     {
         ArgumentNullException.ThrowIfNull(Weights);
+        if (!(StepNoise >= 0) || StepNoise > 10)
+        {
+            throw new ArgumentException($"step noise must be a coefficient of variation in [0, 10], got {StepNoise}");
+        }
+
         if (MaxSimulatedS is { } cap && !(cap > 0))
         {
             throw new ArgumentException($"simulated-time cap must be positive, got {cap}");

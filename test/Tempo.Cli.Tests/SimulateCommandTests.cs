@@ -26,6 +26,9 @@ public class SimulateCommandTests
     [InlineData("--tempo-replan-steps", "99999999999", "99999999999")]
     [InlineData("--tempo-replan-steps", "four", "four")]
     [InlineData("--tempo-without", "keep-places", "unknown mechanism 'keep-places'")]
+    [InlineData("--step-noise", "-0.1", "--step-noise must be a coefficient of variation")]
+    [InlineData("--step-noise", "NaN", "--step-noise must be a coefficient of variation")]
+    [InlineData("--tempo-gap-margin", "-1", "tempo options")]
     public void Simulate_ImpossibleOption_OneLineErrorAndExitCode2(string option, string value, string expected)
     {
         var (exit, stdout, stderr) = CliRunner.Run(["simulate", .. (option == "--requests" ? FastAnySize : Fast), option, value]);
@@ -85,6 +88,22 @@ public class SimulateCommandTests
         var b = StripWall(CliRunner.Run(args).Out);
 
         Assert.Equal(a, b);
+    }
+
+    [Fact]
+    public void Simulate_StepNoise_ChangesTheRun_AndTheSameSeedRepeatsIt()
+    {
+        string[] args = ["simulate", "--format", "json", "--policies", "sarathi", "--rates", "6", "--seed", "7", .. Fast];
+
+        var exact = StripWall(CliRunner.Run(args).Out);
+        var noisy = StripWall(CliRunner.Run([.. args, "--step-noise", "0.3"]).Out);
+        var again = StripWall(CliRunner.Run([.. args, "--step-noise", "0.3"]).Out);
+        var otherSeed = StripWall(CliRunner.Run([.. args[..^6], "--seed", "8", .. Fast, "--step-noise", "0.3"]).Out);
+
+        Assert.NotEqual(exact, noisy);
+        Assert.Equal(noisy, again);
+        Assert.Contains("\"step_noise\": \"0.3\"", noisy);
+        Assert.NotEqual(noisy, otherSeed);
     }
 
     [Fact]

@@ -58,6 +58,12 @@ public sealed record SelectEdfOptions
     public bool GapAwareChunks { get; init; } = true;
 
     /// <summary>
+    /// How many times its typical relative error a step may overrun and still keep the streams on pace, for
+    /// <see cref="GapAwareChunks"/>: one late step breaks a stream's SLO for good, so the margin is wider than a mean's.
+    /// </summary>
+    public double GapMarginSpreads { get; init; } = 3;
+
+    /// <summary>
     /// In-progress prefills and new requests share the step's prefill tokens in policy order; off, in-progress prefills
     /// take theirs first (vLLM), so an urgent new stream can wait behind the long prompt of a relaxed call.
     /// </summary>
@@ -95,7 +101,7 @@ public sealed record SelectEdfOptions
             throw new ArgumentException("tempo quantiles must be in (0, 1)");
         }
 
-        if (!(MarginSigmas >= 0) || !(InitialStepS > 0) || MaxPreemptionsPerStep < 0 || ReplanSteps < 1)
+        if (!(MarginSigmas >= 0) || !(GapMarginSpreads >= 0) || !(InitialStepS > 0) || MaxPreemptionsPerStep < 0 || ReplanSteps < 1)
         {
             throw new ArgumentException("tempo margin, initial step time and preemption limit must be non-negative (step time positive, re-plan interval at least one step)");
         }

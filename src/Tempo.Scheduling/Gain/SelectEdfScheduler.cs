@@ -177,7 +177,8 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
 
     /// <summary>
     /// The most prefill tokens this step may carry so that it still ends before the next token of every running stream
-    /// that can meet its SLO is due: the tightest such stream's slack, less a decode step and one spread, over the
+    /// that can meet its SLO is due, even if it runs long by <see cref="SelectEdfOptions.GapMarginSpreads"/> times the
+    /// model's relative error: the tightest such stream's slack over that stretch, less a decode step, over the
     /// marginal cost of a prefill token. A stream that a decode-only step would not save either does not count.
     /// Unlimited when no such stream runs or no chunk has been measured yet.
     /// </summary>
@@ -190,7 +191,10 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
         }
 
         var now = view.NowS;
-        var decodeStep = _time.DecodeS + _time.SpreadS;
+
+        // A step may run this much over its prediction and still be on time (real steps stray by tens of percent).
+        var stretch = 1 + (_options.GapMarginSpreads * _time.RelativeSpread);
+        var decodeStep = _time.DecodeS * stretch;
         var tightest = double.PositiveInfinity;
         var running = view.Running;
         for (var i = 0; i < running.Count; i++)
@@ -208,7 +212,7 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
             }
         }
 
-        return double.IsPositiveInfinity(tightest) ? int.MaxValue : (int)Math.Min(int.MaxValue, Math.Floor((tightest - decodeStep) / perToken));
+        return double.IsPositiveInfinity(tightest) ? int.MaxValue : (int)Math.Min(int.MaxValue, Math.Floor(((tightest / stretch) - _time.DecodeS) / perToken));
     }
 
     private static State StateOf(EngineRequest r) =>

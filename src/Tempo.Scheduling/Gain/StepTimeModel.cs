@@ -19,6 +19,10 @@ internal sealed class StepTimeModel
     private Estimate _chunkExcess;
     private Estimate _chunkTokens;
 
+    // How far a step strays from what this model predicted for its shape, relative to the prediction: the noise a
+    // schedule that packs a step up to a deadline must leave room for.
+    private Estimate _relativeError = new(0.1, 0, 0);
+
     /// <summary>A model that assumes <paramref name="initialStepS"/> a decode step (1.5× with a prefill chunk) until steps are measured.</summary>
     /// <param name="initialStepS">Decode-step cost assumed before any step is measured.</param>
     /// <param name="smoothing">EWMA weight of each new sample (0.05: about the last 20 steps).</param>
@@ -53,6 +57,9 @@ internal sealed class StepTimeModel
     /// </summary>
     public double PrefillTokenS => _chunkTokens.MeanS > 0 ? _chunkExcess.MeanS / _chunkTokens.MeanS : 0;
 
+    /// <summary>Mean absolute error of the model's step predictions, relative to them (0.1 until steps are measured).</summary>
+    public double RelativeSpread => _relativeError.MeanS;
+
     /// <summary>Mean absolute deviation of step costs (the larger of the two shapes).</summary>
     public double SpreadS => Math.Max(_decode.DeviationS, _mixed.DeviationS);
 
@@ -62,6 +69,12 @@ internal sealed class StepTimeModel
         if (!(durationS > 0) || double.IsInfinity(durationS))
         {
             return;
+        }
+
+        var predicted = _decode.MeanS + (prefillTokens > 0 ? prefillTokens * PrefillTokenS : 0);
+        if (predicted > 0)
+        {
+            _relativeError = _relativeError.With(Math.Abs((durationS / predicted) - 1), _smoothing);
         }
 
         if (prefillTokens > 0)

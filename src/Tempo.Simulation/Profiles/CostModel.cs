@@ -63,10 +63,13 @@ public sealed class CostModel
     public double IdleStepS => _fixedMs / 1000;
 
     /// <summary>An executor that charges each step this model's duration and advances <paramref name="clock"/> by it.</summary>
-    public IExecutor CreateExecutor(VirtualClock clock) => new SimulatedExecutor(this, clock, 1);
+    public IExecutor CreateExecutor(VirtualClock clock) => new SimulatedExecutor(this, clock, 1, null);
 
-    /// <summary>An executor whose every step takes <paramref name="slowdown"/> times the modelled time (a slower machine).</summary>
-    public IExecutor CreateExecutor(VirtualClock clock, double slowdown) => new SimulatedExecutor(this, clock, slowdown);
+    /// <summary>
+    /// An executor whose every step takes <paramref name="slowdown"/> times the modelled time (a slower machine), times a
+    /// factor from <paramref name="noise"/> when given (a machine whose steps vary).
+    /// </summary>
+    public IExecutor CreateExecutor(VirtualClock clock, double slowdown, StepNoise? noise = null) => new SimulatedExecutor(this, clock, slowdown, noise);
 
     /// <summary>Modelled duration of one engine step in seconds: its KV swaps, then one forward pass over the batch.</summary>
     public double StepTimeS(StepBatch batch)

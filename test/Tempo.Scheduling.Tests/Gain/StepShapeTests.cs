@@ -27,6 +27,22 @@ public class StepShapeTests
     }
 
     [Fact]
+    public void RelativeSpread_IsHowFarStepsStrayFromTheirPrediction()
+    {
+        var exact = new StepTimeModel(new StepCostPrior(0.01, 0.05), tokenBudget: 40);
+        var noisy = new StepTimeModel(new StepCostPrior(0.01, 0.05), tokenBudget: 40);
+
+        for (var i = 0; i < 500; i++)
+        {
+            exact.Observe(0.01, prefillTokens: 0);
+            noisy.Observe(i % 2 == 0 ? 0.008 : 0.012, prefillTokens: 0);
+        }
+
+        Assert.InRange(exact.RelativeSpread, 0, 0.001);
+        Assert.InRange(noisy.RelativeSpread, 0.18, 0.22);
+    }
+
+    [Fact]
     public void GapAwareChunks_KeepAStreamOnPaceWhileALongPromptIsPrefilled()
     {
         // A 256-token chunk takes 266 ms here, five times the stream's 50 ms token gap.
