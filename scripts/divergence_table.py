@@ -31,14 +31,28 @@ def figures(path):
     }
 
 
+def machine_speed(trace):
+    """Median time of the run's full-batch (8) decode-only steps (ms): the host's speed during the run, which drifts by
+    tens of percent over minutes on a shared machine."""
+    import json
+    import statistics
+    times = []
+    for line in open(trace):
+        step = json.loads(line)
+        work = step.get("work")
+        if work and len(work) >= 8 and all(w[2] == 1 for w in work):  # eight sequences: the runs' batch size
+            times.append(step["ms"])
+    return statistics.median(times) if times else float("nan")
+
+
 def verdict(path):
     line = open(path).readline().strip()
     m = re.match(r"policy \S+: (\d+) of (\d+) steps", line)
     return f"{m.group(1)}/{m.group(2)}" if m else "?"
 
 
-print("| policy, run | view | attainment | latency | throughput | collective | service goodput |")
-print("|---|---|---|---|---|---|---|")
+print("| policy, run | view | attainment | latency | throughput | collective | service goodput | full-batch decode step, median ms |")
+print("|---|---|---|---|---|---|---|---|")
 for trace in sorted(glob.glob(os.path.join(out, "trace-*.jsonl"))):
     tag = os.path.basename(trace)[len("trace-"):-len(".jsonl")]
     views = [
@@ -47,10 +61,12 @@ for trace in sorted(glob.glob(os.path.join(out, "trace-*.jsonl"))):
         ("step times modelled", f"modelled-{tag}.csv"),
         ("simulated from the plan", f"sim-{tag}.csv"),
     ]
+    speed = f"{machine_speed(trace):.1f}"
     for name, file in views:
         path = os.path.join(out, file)
         f = figures(path) if os.path.exists(path) else None
         if f is None:
-            print(f"| {tag} | {name} | – | – | – | – | – |")
+            print(f"| {tag} | {name} | – | – | – | – | – | {speed} |")
             continue
-        print(f"| {tag} | {name} | {f['all']:.1f}% | {f['latency']:.1f}% | {f['throughput']:.1f}% | {f['collective']:.1f}% | {f['goodput']:,.0f} |")
+        print(f"| {tag} | {name} | {f['all']:.1f}% | {f['latency']:.1f}% | {f['throughput']:.1f}% | {f['collective']:.1f}% | {f['goodput']:,.0f} | {speed} |")
+        speed = ""

@@ -23,6 +23,7 @@ internal static class ReplayCommand
 
     private static readonly Option<string?> PolicyOption = new("--policy") { Description = "policy to replay (default: the one the server ran, from the trace)" };
 
+    // The tempo options (--tempo-without, ...) must be those the server ran with.
     private static readonly Option<string> PredictorOption = new("--predictor") { Description = "length predictor the server ran with: fixed or qrf (needs --predictor-model)", DefaultValueFactory = _ => "fixed" };
 
     private static readonly Option<string?> PredictorModelOption = new("--predictor-model") { Description = "QRF model file the server ran with" };
@@ -41,6 +42,7 @@ internal static class ReplayCommand
             command.Options.Add(option);
         }
 
+        TempoAblationOptions.AddTo(command);
         command.SetAction(parse => CliErrors.Guard(() => Run(parse)));
         return command;
     }
@@ -81,6 +83,7 @@ internal static class ReplayCommand
             Engine = trace.Engine,
             Predictor = ServeCommand.ServerPredictor(parse.GetValue(PredictorOption)!, parse.GetValue(PredictorModelOption)),
             ShedUnattainable = shed,
+            SelectEdf = TempoAblationOptions.Read(parse).Select,
         });
         IReadOnlyList<RequestRecord> ended;
         if (parse.GetValue(ProfileOption) is { } profile)

@@ -82,6 +82,7 @@ internal static class ServeCommand
             command.Options.Add(option);
         }
 
+        TempoAblationOptions.AddTo(command);
         command.SetAction(parse => CliErrors.Guard(() => Run(parse)));
         return command;
     }
@@ -131,6 +132,7 @@ internal static class ServeCommand
             StepLogPath = parse.GetValue(StepLogOption),
             Predictor = ReadPredictor(parse),
             ShedUnattainable = parse.GetValue(ShedOption),
+            Tempo = TempoAblationOptions.Read(parse).Select,
         };
         if (options.ShedUnattainable && !PolicyRegistry.Get(options.Policy).Sheds)
         {

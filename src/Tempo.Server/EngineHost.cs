@@ -44,7 +44,7 @@ internal sealed class EngineHost : IDisposable
             throw new ArgumentException($"policy '{policy.Name}' cannot shed unattainable requests");
         }
 
-        var scheduler = policy.Create(new SchedulerOptions { Engine = Config, Predictor = options.Predictor, ShedUnattainable = options.ShedUnattainable });
+        var scheduler = policy.Create(new SchedulerOptions { Engine = Config, Predictor = options.Predictor, ShedUnattainable = options.ShedUnattainable, SelectEdf = options.Tempo });
         var executor = backend.CreateExecutor(Config);
         if (options.StepLogPath is { } stepLog)
         {

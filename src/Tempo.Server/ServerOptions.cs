@@ -70,6 +70,12 @@ public sealed record ServerOptions
     public string? StepLogPath { get; init; }
 
     /// <summary>
+    /// Parameters of the <c>tempo</c> policy (mechanisms on or off, for an A/B on a real engine); null keeps its
+    /// defaults. Other policies ignore it.
+    /// </summary>
+    public Scheduling.Gain.SelectEdfOptions? Tempo { get; init; }
+
+    /// <summary>
     /// Response-length predictor of the policies that use one (<c>tempo</c>, <c>sjf</c>, <c>slos-serve</c>); null keeps
     /// each policy's default (the artifact's fixed 1,024-token bound). A server cannot see true lengths, so an oracle
     /// makes no sense here.

@@ -144,6 +144,8 @@ public sealed class CalibrateCommandTests : IDisposable
     [InlineData(new[] { "serve", "--engine", "sim", "--predictor-model", "m.qrf" }, "only used with --predictor qrf")]
     [InlineData(new[] { "serve", "--engine", "sim", "--policy", "sarathi", "--shed-unattainable" }, "does not judge whether an SLO can still be met")]
     [InlineData(new[] { "serve", "--engine", "sim", "--predictor", "qrf", "--predictor-model", "absent.qrf" }, "absent.qrf")]
+    [InlineData(new[] { "serve", "--engine", "sim", "--tempo-without", "gap-chunk" }, "unknown mechanism 'gap-chunk'")]
+    [InlineData(new[] { "serve", "--engine", "sim", "--tempo-gap-margin", "-2" }, "tempo options")]
     public void Serve_BadPredictor_ExitCode2BeforeServing(string[] args, string expected)
     {
         var (exit, _, stderr) = CliRunner.Run(args);
