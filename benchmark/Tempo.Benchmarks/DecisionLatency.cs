@@ -3,7 +3,7 @@ using System.Globalization;
 
 using Tempo.Core;
 using Tempo.Scheduling;
-using Tempo.Scheduling.Gain;
+using Tempo.Scheduling.Gain.JitServe;
 using Tempo.Scheduling.Prediction;
 using Tempo.Workloads;
 

@@ -1,6 +1,6 @@
 using Tempo.Engine;
 using Tempo.Scheduling;
-using Tempo.Scheduling.Gain;
+using Tempo.Scheduling.Gain.JitServe;
 using Tempo.Scheduling.Prediction;
 using Tempo.Simulation.Profiles;
 using Tempo.Workloads;

@@ -1,7 +1,7 @@
 using BenchmarkDotNet.Attributes;
 
 using Tempo.Engine;
-using Tempo.Scheduling.Gain;
+using Tempo.Scheduling.Gain.JitServe;
 
 namespace Tempo.Benchmarks;
 

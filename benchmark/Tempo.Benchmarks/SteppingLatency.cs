@@ -4,7 +4,7 @@ using System.Globalization;
 using Tempo.Core;
 using Tempo.Engine;
 using Tempo.Scheduling;
-using Tempo.Scheduling.Gain;
+using Tempo.Scheduling.Gain.SelectEdf;
 using Tempo.Scheduling.Prediction;
 using Tempo.Simulation.Profiles;
 using Tempo.Workloads;

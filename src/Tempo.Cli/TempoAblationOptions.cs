@@ -2,7 +2,8 @@ using System.CommandLine;
 using System.Globalization;
 
 using Tempo.Scheduling;
-using Tempo.Scheduling.Gain;
+using Tempo.Scheduling.Gain.JitServe;
+using Tempo.Scheduling.Gain.SelectEdf;
 
 namespace Tempo.Cli;
 

@@ -1,6 +1,7 @@
 using Tempo.Scheduling.Baselines;
 using Tempo.Scheduling.Collective;
-using Tempo.Scheduling.Gain;
+using Tempo.Scheduling.Gain.JitServe;
+using Tempo.Scheduling.Gain.SelectEdf;
 using Tempo.Scheduling.Prediction;
 using Tempo.Workloads;
 

@@ -1,5 +1,6 @@
 using Tempo.Engine;
-using Tempo.Scheduling.Gain;
+using Tempo.Scheduling.Gain.JitServe;
+using Tempo.Scheduling.Gain.SelectEdf;
 using Tempo.Scheduling.Prediction;
 using Tempo.Workloads;
 

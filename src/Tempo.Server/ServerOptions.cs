@@ -73,7 +73,7 @@ public sealed record ServerOptions
     /// Parameters of the <c>tempo</c> policy (mechanisms on or off, for an A/B on a real engine); null keeps its
     /// defaults. Other policies ignore it.
     /// </summary>
-    public Scheduling.Gain.SelectEdfOptions? Tempo { get; init; }
+    public Scheduling.Gain.SelectEdf.SelectEdfOptions? Tempo { get; init; }
 
     /// <summary>
     /// Response-length predictor of the policies that use one (<c>tempo</c>, <c>sjf</c>, <c>slos-serve</c>); null keeps

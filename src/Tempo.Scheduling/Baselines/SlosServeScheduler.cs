@@ -1,5 +1,6 @@
 using Tempo.Engine;
 using Tempo.Scheduling.Gain;
+using Tempo.Scheduling.Gain.JitServe;
 using Tempo.Scheduling.Prediction;
 
 namespace Tempo.Scheduling.Baselines;

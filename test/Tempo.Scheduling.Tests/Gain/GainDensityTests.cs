@@ -1,5 +1,5 @@
 using Tempo.Core;
-using Tempo.Scheduling.Gain;
+using Tempo.Scheduling.Gain.JitServe;
 
 namespace Tempo.Scheduling.Tests.Gain;
 

@@ -1,6 +1,7 @@
 using CsCheck;
 
 using Tempo.Scheduling.Gain;
+using Tempo.Scheduling.Gain.JitServe;
 
 namespace Tempo.Scheduling.Tests.Gain;
 

@@ -1,6 +1,6 @@
 using Tempo.Core;
 using Tempo.Engine;
-using Tempo.Scheduling.Gain;
+using Tempo.Scheduling.Gain.SelectEdf;
 using Tempo.Scheduling.Prediction;
 
 namespace Tempo.Scheduling.Tests.Gain;

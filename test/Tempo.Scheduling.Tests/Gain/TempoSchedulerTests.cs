@@ -1,6 +1,6 @@
 using Tempo.Engine;
 using Tempo.Scheduling.Collective;
-using Tempo.Scheduling.Gain;
+using Tempo.Scheduling.Gain.JitServe;
 using Tempo.Scheduling.Prediction;
 using Tempo.Workloads;
 

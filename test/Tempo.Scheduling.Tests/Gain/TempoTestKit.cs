@@ -1,7 +1,7 @@
 using Tempo.Core;
 using Tempo.Engine;
 using Tempo.Scheduling.Collective;
-using Tempo.Scheduling.Gain;
+using Tempo.Scheduling.Gain.JitServe;
 using Tempo.Scheduling.Prediction;
 
 namespace Tempo.Scheduling.Tests.Gain;

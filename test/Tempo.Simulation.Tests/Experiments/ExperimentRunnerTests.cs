@@ -52,7 +52,7 @@ public class ExperimentRunnerTests
         var plan = Plan(["tempo"], [40]) with
         {
             Workload = rate => SyntheticWorkloads.Mixed(300, rate, seed: 5, maxPrompt: 800, maxOutput: 300),
-            ConfigureOptions = (_, o) => o with { SelectEdf = Tempo.Scheduling.Gain.SelectEdfOptions.Default with { OnlineStepTime = false } },
+            ConfigureOptions = (_, o) => o with { SelectEdf = Tempo.Scheduling.Gain.SelectEdf.SelectEdfOptions.Default with { OnlineStepTime = false } },
         };
 
         var truth = ExperimentRunner.Run(plan);

@@ -2,7 +2,7 @@ using Tempo.Engine;
 using Tempo.Scheduling.Collective;
 using Tempo.Scheduling.Prediction;
 
-namespace Tempo.Scheduling.Gain;
+namespace Tempo.Scheduling.Gain.JitServe;
 
 /// <summary>Tempo's per-request data, kept in <see cref="EngineRequest.PolicyState"/> so the hot path needs no lookups.</summary>
 internal sealed class TempoRequestState(ILengthPosterior posterior)

@@ -1,4 +1,4 @@
-namespace Tempo.Scheduling.Gain;
+namespace Tempo.Scheduling.Gain.JitServe;
 
 /// <summary>
 /// Whether CPU swap space is healthy enough for a re-plan to initiate swap-outs (§3.2): it turns unhealthy when

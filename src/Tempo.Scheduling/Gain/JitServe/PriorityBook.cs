@@ -2,7 +2,7 @@ using Tempo.Core;
 using Tempo.Engine;
 using Tempo.Scheduling.Collective;
 
-namespace Tempo.Scheduling.Gain;
+namespace Tempo.Scheduling.Gain.JitServe;
 
 /// <summary>
 /// Computes and caches priority keys (§2.5, §3.3). Keys are computed lazily the first time they are needed in an

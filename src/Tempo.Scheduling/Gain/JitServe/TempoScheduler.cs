@@ -4,7 +4,7 @@ using Tempo.Scheduling.Collective;
 using Tempo.Scheduling.Prediction;
 using Tempo.Workloads;
 
-namespace Tempo.Scheduling.Gain;
+namespace Tempo.Scheduling.Gain.JitServe;
 
 /// <summary>
 /// Tempo / JITServe (docs/TEMPO.md §2.5, §3): service-gain density priority over conservative, refined

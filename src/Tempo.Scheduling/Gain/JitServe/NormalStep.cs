@@ -1,6 +1,6 @@
 using Tempo.Engine;
 
-namespace Tempo.Scheduling.Gain;
+namespace Tempo.Scheduling.Gain.JitServe;
 
 /// <summary>
 /// The plain step that runs between re-plans (§3.4): running decodes, then running prefill chunks, in priority

@@ -2,7 +2,7 @@ using Tempo.Core;
 using Tempo.Engine;
 using Tempo.Scheduling.Collective;
 
-namespace Tempo.Scheduling.Gain;
+namespace Tempo.Scheduling.Gain.JitServe;
 
 /// <summary>What the last re-plan decided, for tests and diagnostics.</summary>
 internal sealed class ReplanReport

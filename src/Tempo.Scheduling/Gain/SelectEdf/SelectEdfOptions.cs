@@ -1,4 +1,4 @@
-namespace Tempo.Scheduling.Gain;
+namespace Tempo.Scheduling.Gain.SelectEdf;
 
 /// <summary>Parameters of the <c>tempo</c> policy (<see cref="SelectEdfScheduler"/>); each mechanism can be turned off for ablations.</summary>
 public sealed record SelectEdfOptions

@@ -1,6 +1,6 @@
 using Tempo.Core;
 
-namespace Tempo.Scheduling.Gain;
+namespace Tempo.Scheduling.Gain.JitServe;
 
 /// <summary>
 /// A request's priority: service-gain density first (higher is served first), then remaining time (shorter

@@ -1,4 +1,4 @@
-namespace Tempo.Scheduling.Gain;
+namespace Tempo.Scheduling.Gain.JitServe;
 
 /// <summary>How the remaining time of a collective job is estimated for its shared priority key.</summary>
 public enum CollectiveRemainingWork

@@ -1,6 +1,6 @@
 using Tempo.Engine;
 
-namespace Tempo.Scheduling.Gain;
+namespace Tempo.Scheduling.Gain.JitServe;
 
 /// <summary>
 /// Keeps the best <c>capacity</c> requests offered, by priority, in a reusable sorted buffer: a partial sort

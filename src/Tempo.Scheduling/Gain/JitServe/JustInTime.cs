@@ -1,7 +1,7 @@
 using Tempo.Core;
 using Tempo.Engine;
 
-namespace Tempo.Scheduling.Gain;
+namespace Tempo.Scheduling.Gain.JitServe;
 
 /// <summary>
 /// Just-in-time bandwidth (§3.6 [REC], Q21; off by default): which running requests may skip an iteration without

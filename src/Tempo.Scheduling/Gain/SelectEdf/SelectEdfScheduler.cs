@@ -3,7 +3,7 @@ using Tempo.Engine;
 using Tempo.Scheduling.Baselines;
 using Tempo.Scheduling.Prediction;
 
-namespace Tempo.Scheduling.Gain;
+namespace Tempo.Scheduling.Gain.SelectEdf;
 
 /// <summary>
 /// The <c>tempo</c> policy: select by value, order by urgency (docs/TEMPO.md). Every step it prices each live

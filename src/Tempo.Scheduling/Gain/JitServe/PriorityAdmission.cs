@@ -1,6 +1,6 @@
 using Tempo.Engine;
 
-namespace Tempo.Scheduling.Gain;
+namespace Tempo.Scheduling.Gain.JitServe;
 
 /// <summary>Admits waiting (and optionally swapped) requests in priority order into what is left of a step's budget.</summary>
 internal static class PriorityAdmission

@@ -1,4 +1,4 @@
-namespace Tempo.Scheduling.Gain;
+namespace Tempo.Scheduling.Gain.SelectEdf;
 
 /// <summary>
 /// What one engine step costs, learned online from measured step times, separately for decode-only steps and steps

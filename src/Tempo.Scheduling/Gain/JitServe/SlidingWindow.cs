@@ -1,4 +1,4 @@
-namespace Tempo.Scheduling.Gain;
+namespace Tempo.Scheduling.Gain.JitServe;
 
 /// <summary>The grouping step of the re-plan (§3.5 A): the contiguous run of requests with the largest total density.</summary>
 internal static class SlidingWindow
