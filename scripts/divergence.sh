@@ -36,15 +36,8 @@ tempo=/tmp/tempo-divergence/tempo
 mkdir -p "$out"
 model=/tmp/tempo-divergence-model.gguf
 
-server_pid=
-stop_server() {
-  if [[ -n "$server_pid" ]] && kill -0 "$server_pid" 2>/dev/null; then
-    kill -TERM "$server_pid"
-    wait "$server_pid" || true
-  fi
-  server_pid=
-}
-trap stop_server EXIT
+# shellcheck source=scripts/real_engine_lib.sh
+source scripts/real_engine_lib.sh
 
 echo "== model and predictor" >&2
 $tempo make-model --out "$model" --layers 8 --embd 512 --vocab 2048 --ctx 16384 --type q8_0 --seed 1
@@ -67,10 +60,7 @@ for run in $(seq 1 "$runs"); do
     $tempo serve --model "$model" --policy "$policy" --max-batch 8 --token-budget 256 --ctx-size 16384 --kv-layout per-sequence \
       --threads 1 "${predictor[@]}" --port "$port" --stats-interval-s 0 --step-log "$out/trace-$tag.jsonl" > "$out/serve-$tag.log" 2>&1 &
     server_pid=$!
-    for _ in $(seq 1 150); do
-      curl -sf "http://127.0.0.1:$port/health" >/dev/null && break
-      sleep 0.2
-    done
+    wait_healthy "$port"
     $tempo bench --url "http://127.0.0.1:$port" "${workload[@]}" --seed "$seed" --rate "$rate" --prompt-ids --label "$policy" \
       --records "$out/records-$tag.csv" --format csv > "$out/summary-$tag.csv"
     stop_server

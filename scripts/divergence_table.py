@@ -3,12 +3,14 @@
 modelled, simulated from the plan), as attainment per class and service goodput, plus the replay's verdict."""
 import csv
 import glob
+import json
 import os
 import re
+import statistics
 import sys
 
 out = sys.argv[1] if len(sys.argv) > 1 else "docs/results/divergence"
-DEADLINE_CLASSES = ("latency", "throughput", "collective")
+CLASSES = ("latency", "throughput", "collective")
 
 
 def figures(path):
@@ -16,7 +18,7 @@ def figures(path):
     rows = list(csv.DictReader(open(path)))
     if not rows:
         return None
-    met = {c: [0, 0] for c in DEADLINE_CLASSES}
+    met = {c: [0, 0] for c in CLASSES}
     for r in rows:
         met[r["class"]][0] += r["slo_met"] == "1"
         met[r["class"]][1] += 1
@@ -32,10 +34,9 @@ def figures(path):
 
 
 def machine_speed(trace):
-    """Median time of the run's full-batch (8) decode-only steps (ms): the host's speed during the run, which drifts by
-    tens of percent over minutes on a shared machine."""
-    import json
-    import statistics
+    """Median time of the run's full-batch (8) decode-only steps (ms). It moves with the host's speed, which drifts by
+    tens of percent over minutes on a shared machine, and with the contexts in the batch (decode attention is padded
+    to the longest), so it flags a slow run without saying why."""
     times = []
     for line in open(trace):
         step = json.loads(line)

@@ -47,24 +47,14 @@ compare() { # policy profile-name: simulate the policy's run with docs/results/f
 }
 
 train_seed=${TRAIN_SEED:-7}
-server_pid=
-stop_server() {
-  if [[ -n "$server_pid" ]] && kill -0 "$server_pid" 2>/dev/null; then
-    kill -TERM "$server_pid"
-    wait "$server_pid" || true
-  fi
-  server_pid=
-}
-trap stop_server EXIT
+# shellcheck source=scripts/real_engine_lib.sh
+source scripts/real_engine_lib.sh
 
 serve_and_bench() { # policy seed steps-file records-file summary-file
   $tempo serve --model "$model" "${engine[@]}" --policy "$1" --port "$port" --stats-interval-s 0 \
     --step-log "$3" > "$out/serve-$1-seed$2.log" 2>&1 &
   server_pid=$!
-  for _ in $(seq 1 100); do
-    curl -sf "http://127.0.0.1:$port/health" >/dev/null && break
-    sleep 0.2
-  done
+  wait_healthy "$port"
   $tempo bench --url "http://127.0.0.1:$port" "${workload[@]}" --seed "$2" --rate "$rate" --prompt-ids --label "$1" \
     --records "$4" --format csv > "$5"
   stop_server

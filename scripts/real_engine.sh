@@ -38,28 +38,12 @@ tempo=/tmp/tempo-real/tempo
 mkdir -p "$out"
 model=/tmp/tempo-real-model.gguf
 
-server_pid=
-stop_server() {
-  if [[ -n "$server_pid" ]] && kill -0 "$server_pid" 2>/dev/null; then
-    kill -TERM "$server_pid"
-    wait "$server_pid" || true
-  fi
-  server_pid=
-}
-trap stop_server EXIT
+# shellcheck source=scripts/real_engine_lib.sh
+source scripts/real_engine_lib.sh
 
 port_of() { # target: each target has its own port, so one server's closing connections never block the next bind
   local i
   for i in "${!targets[@]}"; do [[ "${targets[$i]}" == "$1" ]] && echo $((base_port + i)) && return; done
-}
-
-wait_healthy() {
-  for _ in $(seq 1 150); do
-    curl -sf "http://127.0.0.1:$port/health" >/dev/null && return 0
-    sleep 0.2
-  done
-  echo "server on port $port did not become healthy" >&2
-  return 1
 }
 
 serve() { # target log
@@ -72,7 +56,7 @@ serve() { # target log
       --threads "$threads" --predictor qrf --predictor-model "$out/qrf.model" --port "$port" --stats-interval-s 0 > "$2" 2>&1 &
   fi
   server_pid=$!
-  wait_healthy
+  wait_healthy "$port"
 }
 
 echo "== model and predictor" >&2

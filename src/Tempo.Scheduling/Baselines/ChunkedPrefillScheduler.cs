@@ -109,10 +109,33 @@ internal class ChunkedPrefillScheduler : IScheduler
     protected virtual int Compare(EngineRequest a, EngineRequest b) =>
         UsesSortKey ? RequestOrder.Compare(SortKey(a), SortKey(b), a, b) : _order.Compare(a, b);
 
-    /// <summary>Decodes first, then (unless <paramref name="decodesOnly"/>) in-progress prefills; returns true if anything was preempted.</summary>
-    protected bool ScheduleRunning(SchedulerView view, StepBudget budget, bool decodesOnly = false)
+    /// <summary>Decodes first, then in-progress prefills; returns true if anything was preempted.</summary>
+    protected bool ScheduleRunning(SchedulerView view, StepBudget budget) => ScheduleRunners(Sorted(view.Running), budget, decodesOnly: false);
+
+    /// <summary>
+    /// The step with prefill tokens by urgency: decodes, swap-ins unless anything was preempted, then in-progress
+    /// prefills and new requests together in policy order (<see cref="SchedulePrefillsInOrder"/>). Returns true if
+    /// anything was preempted, here or before (<paramref name="preempted"/>, which also skips the swap-ins).
+    /// </summary>
+    protected bool ScheduleWithPrefillsInOrder(SchedulerView view, StepBudget budget, bool preempted)
     {
-        var running = Sorted(view.Running);
+        // A copy, ranked once for both passes: ranking the queues in between reuses the buffer Sorted returns.
+        var running = _runningOrder;
+        running.Clear();
+        running.AddRange(Sorted(view.Running));
+        preempted |= ScheduleRunners(running, budget, decodesOnly: true);
+        if (!preempted)
+        {
+            ScheduleSwapped(view, budget);
+        }
+
+        SchedulePrefillsInOrder(view, budget, running);
+        running.Clear();
+        return preempted;
+    }
+
+    private bool ScheduleRunners(IReadOnlyList<EngineRequest> running, StepBudget budget, bool decodesOnly)
+    {
         var preempted = false;
         for (var phase = 0; phase < (decodesOnly ? 1 : 2); phase++)
         {
@@ -191,15 +214,11 @@ internal class ChunkedPrefillScheduler : IScheduler
     /// request that would only get a chunk waits for the in-progress ones, as in vLLM: starting more partial prefills
     /// than the step can finish only holds KV and slots (measured: prefill-heavy traffic at 2-4x overload lost a quarter
     /// of its SLO goodput when every new request could start ahead). The rest of the new requests follow as in
-    /// <see cref="ScheduleWaiting"/>. A running prefill that needs KV frees it from runners ranked below it. Returns true
-    /// if anything was preempted.
+    /// <see cref="ScheduleWaiting"/>. A running prefill that needs KV frees it from <paramref name="running"/> (the
+    /// runners in policy order) ranked below it. Returns true if anything was preempted.
     /// </summary>
-    protected bool SchedulePrefillsInOrder(SchedulerView view, StepBudget budget)
+    private bool SchedulePrefillsInOrder(SchedulerView view, StepBudget budget, List<EngineRequest> running)
     {
-        // A copy: ranking the waiting queue below reuses the buffer Sorted returns.
-        var running = _runningOrder;
-        running.Clear();
-        running.AddRange(Sorted(view.Running));
         var candidates = _prefills;
         candidates.Clear();
         for (var i = 0; i < running.Count; i++)
@@ -258,7 +277,6 @@ internal class ChunkedPrefillScheduler : IScheduler
         }
 
         candidates.Clear();
-        running.Clear();
         return preempted;
 
         static int IndexOf(IReadOnlyList<EngineRequest> list, EngineRequest r)

@@ -143,13 +143,7 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
         var preempted = _options.Preempt && DisplaceForUrgent(view, budget);
         if (_options.PrefillsInOrder)
         {
-            preempted |= ScheduleRunning(view, budget, decodesOnly: true);
-            if (!preempted)
-            {
-                ScheduleSwapped(view, budget);
-            }
-
-            SchedulePrefillsInOrder(view, budget);
+            preempted = ScheduleWithPrefillsInOrder(view, budget, preempted);
         }
         else
         {
