@@ -33,7 +33,7 @@ public static class Program
 
         if (args is ["simulate-speed", ..])
         {
-            SimulatorSpeed.Run(Console.Out);
+            SimulatorSpeed.Run(args[1..], Console.Out);
             return;
         }
 

@@ -10,11 +10,12 @@ namespace Tempo.Benchmarks;
 
 /// <summary>
 /// Wall time and simulated engine steps per second of a 3,000-arrival mixed run, per policy (best of 5), and the
-/// bytes the simulation allocates per engine step.
+/// bytes the simulation allocates per engine step. Policy names after the command limit the run to those policies
+/// (for profiling one of them).
 /// </summary>
 internal static class SimulatorSpeed
 {
-    public static void Run(TextWriter output)
+    public static void Run(IReadOnlyList<string> policies, TextWriter output)
     {
         var profile = CostProfile.Default;
         var workload = WorkloadCatalog.Create("mixed", new WorkloadOptions { Requests = 3000, Seed = 42, Rate = 6 });
@@ -24,6 +25,11 @@ internal static class SimulatorSpeed
         output.WriteLine("|---|---|---|---|---|---|---|");
         foreach (var info in PolicyRegistry.All)
         {
+            if (policies.Count > 0 && !policies.Contains(info.Name))
+            {
+                continue;
+            }
+
             var best = double.MaxValue;
             long steps = 0;
             long bytes = 0;
