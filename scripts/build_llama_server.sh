@@ -28,7 +28,10 @@ if [[ ! -d "$dest/.git" ]]; then
 fi
 
 echo "== building llama-server in $dest/build (commit $(git -C "$dest" rev-parse --short HEAD))" >&2
+# Not GGML_NATIVE: on this machine's virtual CPU a native build takes the AMX kernels, and the server dies with an
+# illegal instruction in its warm-up run. AVX2 and AVX-512 are the kernels LLamaSharp's CPU backend picks here too.
 cmake -S "$dest" -B "$dest/build" -DCMAKE_BUILD_TYPE=Release -DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=OFF \
-  -DLLAMA_BUILD_EXAMPLES=OFF -DGGML_NATIVE=ON >/dev/null
+  -DLLAMA_BUILD_EXAMPLES=OFF -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON \
+  -DGGML_AVX512=ON >/dev/null
 cmake --build "$dest/build" --target llama-server -j "$(nproc)" >/dev/null
 echo "$dest/build/bin/llama-server"
