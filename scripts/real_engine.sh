@@ -11,8 +11,9 @@
 #
 # Usage: LLAMA_SERVER=/path/to/llama-server bash scripts/real_engine.sh [targets]
 #   targets: any of tempo sarathi edf jitserve llama-server (default: tempo sarathi edf llama-server)
-# llama-server is not built by this repository: build llama.cpp from source beside the project (cmake, target
-# llama-server) and point LLAMA_SERVER at the binary. Without it that target is skipped with a message.
+# llama-server is not part of this repository: scripts/build_llama_server.sh builds it from source beside the project
+# (cmake, target llama-server) and prints the binary's path for LLAMA_SERVER. Without it that target is skipped with a
+# message.
 # Environment: RUNS (2; the order of the targets is reversed on every other run, so a slow drift of the shared machine
 # does not favour one), RATE (3), REQUESTS (120), LENGTH_SCALE (0.25), SEED (42), TRAIN_SEED (7), OUT, PORT.
 # Takes about 2 minutes per target and run on 2 cores. Every figure is a wall-clock measurement: run it on a quiet
