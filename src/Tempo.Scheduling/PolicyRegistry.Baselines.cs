@@ -1,4 +1,5 @@
 using Tempo.Scheduling.Baselines;
+using Tempo.Scheduling.Ordering;
 using Tempo.Scheduling.Prediction;
 
 namespace Tempo.Scheduling;
@@ -14,13 +15,13 @@ public static partial class PolicyRegistry
     private static void RegisterBaselines()
     {
         Register(new PolicyInfo("vllm", "vLLM V0: FCFS, prefill-first, no chunked prefill, recompute preemption", UnchunkedTokenBudget,
-            _ => new PrefillFirstScheduler("vllm", RequestOrder.Fcfs)));
+            _ => new PrefillFirstScheduler("vllm", RequestOrder.EngineQueue)));
         Register(new PolicyInfo("sarathi", "Sarathi-Serve: FCFS, decode-first, chunked prefill (512-token budget)", ChunkedTokenBudget,
-            _ => new ChunkedPrefillScheduler("sarathi", RequestOrder.Fcfs)));
+            _ => new ChunkedPrefillScheduler("sarathi", RequestOrder.EngineQueue)));
         Register(new PolicyInfo("priority", "vLLM priority: integer priority (lower first), then arrival; chunked prefill", ChunkedTokenBudget,
             _ => new ChunkedPrefillScheduler("priority", RequestOrder.Priority)));
         Register(new PolicyInfo("edf", "EDF (artifact srtf): least time to deadline first, overdue last; chunked prefill", ChunkedTokenBudget,
-            _ => new EdfScheduler()));
+            _ => new ChunkedPrefillScheduler("edf", DeadlineOrder.Instance)));
         Register(new PolicyInfo("sjf", "LTR-style SJF on the predicted remaining output length; chunked prefill", ChunkedTokenBudget,
             o => new ShortestJobFirstScheduler("sjf", o.Predictor ?? new FixedLengthPredictor())));
         Register(new PolicyInfo("oracle-sjf", "SJF on the true remaining output length (oracle); chunked prefill", ChunkedTokenBudget,

@@ -1,6 +1,7 @@
 using Tempo.Core;
 using Tempo.Engine;
 using Tempo.Scheduling.Baselines;
+using Tempo.Scheduling.Ordering;
 using Tempo.Scheduling.Prediction;
 
 namespace Tempo.Scheduling.Tests;
@@ -81,13 +82,13 @@ public class BaselineOrderTests
         var throughput = sim.Submit(Specs.Make(2, slo: new Slo(0, 0, 7)));
         var collective = sim.Submit(Specs.Make(3, cls: RequestClass.Collective, job: 9, slo: new Slo(0, 0, 30)) with { ArrivalS = 0 });
 
-        Assert.Equal(1, EdfScheduler.DeadlineS(latency));
+        Assert.Equal(1, DeadlineOrder.DeadlineS(latency));
         sim.Engine.Step();
         sim.Engine.Step();
         Assert.Equal(2, latency.Generated);
-        Assert.Equal(1.5, EdfScheduler.DeadlineS(latency), 12);
-        Assert.Equal(7, EdfScheduler.DeadlineS(throughput));
-        Assert.Equal(30, EdfScheduler.DeadlineS(collective));
+        Assert.Equal(1.5, DeadlineOrder.DeadlineS(latency), 12);
+        Assert.Equal(7, DeadlineOrder.DeadlineS(throughput));
+        Assert.Equal(30, DeadlineOrder.DeadlineS(collective));
     }
 
     [Fact]

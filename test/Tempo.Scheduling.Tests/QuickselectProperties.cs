@@ -1,6 +1,6 @@
 using CsCheck;
 
-using Tempo.Scheduling.Baselines;
+using Tempo.Scheduling.Ordering;
 
 namespace Tempo.Scheduling.Tests;
 

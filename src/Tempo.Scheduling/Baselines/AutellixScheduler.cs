@@ -1,4 +1,5 @@
 using Tempo.Engine;
+using Tempo.Scheduling.Ordering;
 
 namespace Tempo.Scheduling.Baselines;
 
@@ -9,7 +10,7 @@ namespace Tempo.Scheduling.Baselines;
 /// collective job form one program; any other request is a program of its own. Chunked prefill, recompute
 /// preemption; the running queue follows the same order, so KV preemption hits the most-served program first.
 /// </summary>
-internal sealed class AutellixScheduler() : ChunkedPrefillScheduler("autellix")
+internal sealed class AutellixScheduler() : ChunkedPrefillScheduler("autellix", new LeastAttainedService())
 {
     /// <summary>Width of the attained-service buckets in decoded tokens (the artifact's 400).</summary>
     public const int BucketTokens = 400;
@@ -63,13 +64,6 @@ internal sealed class AutellixScheduler() : ChunkedPrefillScheduler("autellix")
         }
     }
 
-    /// <inheritdoc />
-    protected override bool UsesSortKey => true;
-
-    /// <summary>(attained-service bucket of the program, the program's first arrival).</summary>
-    protected override (double Primary, double Secondary) SortKey(EngineRequest r) =>
-        r.PolicyState is Call { Program: var p } ? (p.Attained / BucketTokens, p.FirstArrivalS) : (0, r.ArrivalS);
-
     private static ProgramId ProgramOf(EngineRequest r) =>
         r.Spec.JobId is { } job ? new ProgramId(true, job) : new ProgramId(false, r.Id);
 
@@ -80,6 +74,13 @@ internal sealed class AutellixScheduler() : ChunkedPrefillScheduler("autellix")
             call.Program.Attained += r.Generated - call.Charged;
             call.Charged = r.Generated;
         }
+    }
+
+    /// <summary>(attained-service bucket of the program, the program's first arrival).</summary>
+    private sealed class LeastAttainedService : RequestOrder
+    {
+        public override OrderKey KeyOf(EngineRequest r, double nowS) =>
+            r.PolicyState is Call { Program: var p } ? new(p.Attained / BucketTokens, p.FirstArrivalS) : new(0, r.ArrivalS);
     }
 
     /// <summary>Job ids and request ids live in separate spaces, hence the flag.</summary>

@@ -1,59 +1,44 @@
 using Tempo.Engine;
+using Tempo.Scheduling.Ordering;
 
 namespace Tempo.Scheduling.Baselines;
 
 /// <summary>
 /// Sarathi-Serve / vLLM chunked-prefill step (decode-first): running decodes, then running prefill chunks,
 /// then swap-ins, then new prefills chunked to fill the token budget. Every queue is visited in the policy's
-/// order (<see cref="Compare"/>: FCFS for Sarathi, a priority key for the other baselines). When the KV cache
+/// order (<see cref="Order"/>: FCFS for Sarathi, a key such as a deadline or a priority for the others). When the KV cache
 /// cannot grow a running request, the lowest-ordered running request ranked below it is preempted, as in vLLM;
 /// if there is none, the request itself is.
 /// </summary>
 internal class ChunkedPrefillScheduler : IScheduler
 {
-    private readonly IComparer<EngineRequest> _order;
     private readonly PreemptionMode _preemption;
-    private readonly bool _queueOrder;
-    private readonly StaticKey _staticKey;
-    private readonly Comparison<EngineRequest> _compare;
 
-    // Reused across steps so that planning allocates nothing: results of Sorted / SortedTop are only read
-    // within the step that asked for them.
-    private readonly List<EngineRequest> _sorted = [];
-    private readonly List<EngineRequest> _top = [];
-    private KeyedRequest[] _keys = new KeyedRequest[64];
+    // Reused across steps so that planning allocates nothing: what Sorted and SortedTop return is only read within
+    // the step that asked for it.
+    private readonly Ranking _sorted;
+    private readonly Ranking _top;
     private readonly List<KeyedRequest> _prefills = [];
     private readonly List<EngineRequest> _runningOrder = [];
 
-    /// <summary>Creates the scheduler with a fixed queue order.</summary>
+    /// <summary>Creates the scheduler.</summary>
     /// <param name="name">Registry name.</param>
-    /// <param name="order">Queue order; null means FCFS (subclasses with a dynamic key override <see cref="SortKey"/> and <see cref="UsesSortKey"/>).</param>
+    /// <param name="order">The policy's queue order.</param>
     /// <param name="preemption">How KV preemption evicts (vLLM V0 default: recompute).</param>
-    public ChunkedPrefillScheduler(string name, IComparer<EngineRequest>? order = null, PreemptionMode preemption = PreemptionMode.Recompute)
+    public ChunkedPrefillScheduler(string name, RequestOrder order, PreemptionMode preemption = PreemptionMode.Recompute)
     {
         Name = name;
-
-        // The engine keeps every queue in vLLM's own FCFS order (arrivals appended, recompute victims in front),
-        // so an explicit FCFS policy visits the queues as they are: no per-step sort of a long waiting queue.
-        _queueOrder = ReferenceEquals(order, RequestOrder.Fcfs);
-        _order = order ?? RequestOrder.Fcfs;
+        Order = order;
         _preemption = preemption;
-
-        // The two built-in comparer orders are a key then submission order, so they can take the keyed path
-        // (one key per request per step instead of two delegate calls per comparison) with the identical order.
-        _staticKey = order is null ? StaticKey.Arrival : ReferenceEquals(order, RequestOrder.Priority) ? StaticKey.PriorityThenArrival : StaticKey.None;
-        _compare = Compare;
-    }
-
-    private enum StaticKey
-    {
-        None,
-        Arrival,
-        PriorityThenArrival,
+        _sorted = new Ranking(order);
+        _top = new Ranking(order);
     }
 
     /// <inheritdoc />
     public string Name { get; }
+
+    /// <summary>The policy's queue order.</summary>
+    protected RequestOrder Order { get; }
 
     /// <summary>Time of the step being planned (set before <see cref="PlanStep"/> runs), for time-dependent keys.</summary>
     protected double NowS { get; private set; }
@@ -101,13 +86,11 @@ internal class ChunkedPrefillScheduler : IScheduler
         return budget.Build();
     }
 
-    /// <summary>
-    /// The queue order: negative when <paramref name="a"/> is served before <paramref name="b"/>. Must be a total order.
-    /// A policy with a key (<see cref="UsesSortKey"/>) is ordered by its <see cref="SortKey"/> alone, so it overrides
-    /// that and not this.
-    /// </summary>
-    protected virtual int Compare(EngineRequest a, EngineRequest b) =>
-        UsesSortKey ? RequestOrder.Compare(SortKey(a), SortKey(b), a, b) : _order.Compare(a, b);
+    /// <summary>Negative when <paramref name="a"/> is served before <paramref name="b"/> in the policy's order now.</summary>
+    protected int Compare(EngineRequest a, EngineRequest b) => Order.Compare(a, b, NowS);
+
+    /// <summary>The key of <paramref name="r"/> in the policy's order now.</summary>
+    protected OrderKey KeyOf(EngineRequest r) => Order.KeyOf(r, NowS);
 
     /// <summary>Decodes first, then in-progress prefills; returns true if anything was preempted.</summary>
     protected bool ScheduleRunning(SchedulerView view, StepBudget budget) => ScheduleRunners(Sorted(view.Running), budget, decodesOnly: false);
@@ -225,7 +208,7 @@ internal class ChunkedPrefillScheduler : IScheduler
         {
             if (running[i].IsPrefill && !budget.Contains(running[i]))
             {
-                candidates.Add(KeyedRequest.Of(running[i], SortKey(running[i])));
+                candidates.Add(KeyedRequest.Of(running[i], KeyOf(running[i])));
             }
         }
 
@@ -234,7 +217,7 @@ internal class ChunkedPrefillScheduler : IScheduler
             var waiting = WaitingTop(view, budget.SequencesLeft + 1);
             for (var i = 0; i < waiting.Count; i++)
             {
-                candidates.Add(KeyedRequest.Of(waiting[i], SortKey(waiting[i])));
+                candidates.Add(KeyedRequest.Of(waiting[i], KeyOf(waiting[i])));
             }
         }
 
@@ -323,164 +306,14 @@ internal class ChunkedPrefillScheduler : IScheduler
     /// </summary>
     protected virtual IReadOnlyList<EngineRequest> WaitingTop(SchedulerView view, int count) => SortedTop(view.Waiting, count);
 
-    /// <summary>The queue sorted by <see cref="Compare"/> (the queue itself for FCFS policies).</summary>
-    protected IReadOnlyList<EngineRequest> Sorted(IReadOnlyList<EngineRequest> queue)
-    {
-        if (_queueOrder)
-        {
-            return queue;
-        }
-
-        if (UsesSortKey)
-        {
-            return SortedByKey(queue);
-        }
-
-        _sorted.Clear();
-        _sorted.AddRange(queue);
-
-        // List.Sort is unstable; every order breaks ties by submission sequence, so the result is deterministic.
-        _sorted.Sort(_compare);
-        return _sorted;
-    }
+    /// <summary>The queue in policy order (the queue itself when the engine keeps it in that order).</summary>
+    protected IReadOnlyList<EngineRequest> Sorted(IReadOnlyList<EngineRequest> queue) =>
+        Order.IsEngineQueueOrder ? queue : _sorted.Top(queue, queue.Count, NowS);
 
     /// <summary>
     /// The first <paramref name="count"/> requests of the queue in policy order. Admission stops at the first request
-    /// that does not fit and never takes more than the sequences left, so it only ever needs this prefix; selecting it
-    /// costs O(queue) instead of sorting a long waiting queue every step.
+    /// that does not fit and never takes more than the sequences left, so it only ever needs this prefix.
     /// </summary>
-    protected IReadOnlyList<EngineRequest> SortedTop(IReadOnlyList<EngineRequest> queue, int count)
-    {
-        if (_queueOrder || count >= queue.Count)
-        {
-            return Sorted(queue);
-        }
-
-        var top = _top;
-        top.Clear();
-        if (count <= 0)
-        {
-            return top;
-        }
-
-        if (UsesSortKey)
-        {
-            // Each key once, the head selected in linear time, and only the head sorted.
-            var keys = KeysOf(queue);
-            Quickselect.SmallestFirst(keys, count);
-            var head = keys[..count];
-            head.Sort();
-            foreach (var k in head)
-            {
-                top.Add(k.Request);
-            }
-
-            keys.Clear();
-            return top;
-        }
-
-        for (var i = 0; i < queue.Count; i++)
-        {
-            InsertBounded(top, queue[i], count, _compare);
-        }
-
-        return top;
-    }
-
-    private static void InsertBounded<T>(List<T> top, T item, int count, Comparison<T> compare)
-    {
-        if (top.Count == count && compare(item, top[^1]) >= 0)
-        {
-            return;
-        }
-
-        var lo = 0;
-        var hi = top.Count;
-        while (lo < hi)
-        {
-            var mid = (lo + hi) >>> 1;
-            if (compare(top[mid], item) <= 0)
-            {
-                lo = mid + 1;
-            }
-            else
-            {
-                hi = mid;
-            }
-        }
-
-        top.Insert(lo, item);
-        if (top.Count > count)
-        {
-            top.RemoveAt(count);
-        }
-    }
-
-    /// <summary>True when the order is <see cref="SortKey"/> ascending (then submission order), which lets a sort compute each key once.</summary>
-    protected virtual bool UsesSortKey => _staticKey != StaticKey.None;
-
-    /// <summary>The request's key when <see cref="UsesSortKey"/>: smaller is served first.</summary>
-    /// <remarks>The built-in FCFS and priority comparers map to (arrival, 0) and (priority, arrival): the same order, ties included.</remarks>
-    protected virtual (double Primary, double Secondary) SortKey(EngineRequest r) => _staticKey switch
-    {
-        StaticKey.Arrival => (r.ArrivalS, 0),
-        StaticKey.PriorityThenArrival => (r.Spec.Priority, r.ArrivalS),
-        _ => default,
-    };
-
-    private List<EngineRequest> SortedByKey(IReadOnlyList<EngineRequest> queue)
-    {
-        var keys = KeysOf(queue);
-
-        // Keys are unique (submission order breaks ties), so any sort gives this exact order.
-        keys.Sort();
-        _sorted.Clear();
-        foreach (var k in keys)
-        {
-            _sorted.Add(k.Request);
-        }
-
-        // Drop the request references so finished requests are not kept alive by the buffer.
-        keys.Clear();
-        return _sorted;
-    }
-
-    // Keys can depend on the time or on per-program counters; computing them once per request per step instead of
-    // once per comparison is what keeps long queues cheap. The span is a reused buffer: clear it after use.
-    private Span<KeyedRequest> KeysOf(IReadOnlyList<EngineRequest> queue)
-    {
-        var n = queue.Count;
-        if (_keys.Length < n)
-        {
-            _keys = new KeyedRequest[Math.Max(n, _keys.Length * 2)];
-        }
-
-        var keys = _keys.AsSpan(0, n);
-        for (var i = 0; i < n; i++)
-        {
-            var (primary, secondary) = SortKey(queue[i]);
-            keys[i] = new KeyedRequest(primary, secondary, queue[i]);
-        }
-
-        return keys;
-    }
-
-    /// <summary>A request with its order key read once; submission order breaks ties, so keys are unique.</summary>
-    protected readonly record struct KeyedRequest(double Primary, double Secondary, EngineRequest Request) : IComparable<KeyedRequest>
-    {
-        /// <summary>Pairs <paramref name="request"/> with its <paramref name="key"/>.</summary>
-        public static KeyedRequest Of(EngineRequest request, (double Primary, double Secondary) key) => new(key.Primary, key.Secondary, request);
-
-        /// <inheritdoc />
-        public int CompareTo(KeyedRequest other)
-        {
-            var c = Primary.CompareTo(other.Primary);
-            if (c == 0)
-            {
-                c = Secondary.CompareTo(other.Secondary);
-            }
-
-            return c != 0 ? c : Request.Sequence.CompareTo(other.Request.Sequence);
-        }
-    }
+    protected IReadOnlyList<EngineRequest> SortedTop(IReadOnlyList<EngineRequest> queue, int count) =>
+        Order.IsEngineQueueOrder || count >= queue.Count ? Sorted(queue) : _top.Top(queue, count, NowS);
 }

@@ -1,4 +1,5 @@
 using Tempo.Engine;
+using Tempo.Scheduling.Ordering;
 
 namespace Tempo.Scheduling.Baselines;
 
@@ -7,7 +8,7 @@ namespace Tempo.Scheduling.Baselines;
 /// only (prefill-first, no mixing with decodes); otherwise it decodes the running requests, preempting the
 /// lowest-ordered by recompute when the KV cache is full, then swaps requests back in.
 /// </summary>
-internal class PrefillFirstScheduler(string name, IComparer<EngineRequest>? order = null) : ChunkedPrefillScheduler(name, order)
+internal class PrefillFirstScheduler(string name, RequestOrder order) : ChunkedPrefillScheduler(name, order)
 {
     // Reused every step (usually empty) so that the scan of the waiting queue allocates nothing.
     private readonly List<EngineRequest> _tooLong = [];

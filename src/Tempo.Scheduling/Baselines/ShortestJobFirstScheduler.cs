@@ -1,16 +1,17 @@
 using Tempo.Engine;
+using Tempo.Scheduling.Ordering;
 using Tempo.Scheduling.Prediction;
 
 namespace Tempo.Scheduling.Baselines;
 
 /// <summary>
 /// Shortest predicted job first (the artifact's <c>ltr</c>, which is SJF on a predicted length, not a learned
-/// ranker): requests are served by predicted remaining output, <c>LengthBound − Generated</c>, then arrival.
-/// Chunked prefill, recompute preemption. The predictor's posterior lives in <see cref="EngineRequest.PolicyState"/>
-/// and refreshes <see cref="EngineRequest.LengthBound"/> as tokens are generated (§4.3), so a request that outlives
-/// its prediction gets a larger bound rather than a remaining length of zero.
+/// ranker): requests are served by predicted remaining output, <c>LengthBound − Generated</c>, then arrival
+/// (<see cref="RequestOrder.ShortestRemaining"/>). Chunked prefill, recompute preemption. The predictor's posterior
+/// lives in <see cref="EngineRequest.PolicyState"/> and refreshes <see cref="EngineRequest.LengthBound"/> as tokens
+/// are generated, so a request that outlives its prediction gets a larger bound rather than a remaining length of zero.
 /// </summary>
-internal sealed class ShortestJobFirstScheduler(string name, ILengthPredictor predictor) : ChunkedPrefillScheduler(name)
+internal sealed class ShortestJobFirstScheduler(string name, ILengthPredictor predictor) : ChunkedPrefillScheduler(name, RequestOrder.ShortestRemaining)
 {
     /// <summary>The length predictor in use.</summary>
     public ILengthPredictor Predictor { get; } = predictor;
@@ -35,10 +36,4 @@ internal sealed class ShortestJobFirstScheduler(string name, ILengthPredictor pr
             }
         }
     }
-
-    /// <inheritdoc />
-    protected override bool UsesSortKey => true;
-
-    /// <summary>(predicted remaining tokens, arrival).</summary>
-    protected override (double Primary, double Secondary) SortKey(EngineRequest r) => (r.RemainingByBound, r.ArrivalS);
 }

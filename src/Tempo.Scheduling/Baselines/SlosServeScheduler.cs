@@ -1,6 +1,7 @@
 using Tempo.Engine;
 using Tempo.Scheduling.Gain;
 using Tempo.Scheduling.Gain.JitServe;
+using Tempo.Scheduling.Ordering;
 using Tempo.Scheduling.Prediction;
 
 namespace Tempo.Scheduling.Baselines;
@@ -21,12 +22,7 @@ internal sealed class SlosServeScheduler(string name, ILengthPredictor predictor
 
     private readonly UnitTimeEstimator _unitTime = new(initialUnitTimeS, TempoOptions.Default.UnitTimeSmoothing);
     private readonly SlosServeAdmission _dp = new();
-    private readonly List<EngineRequest> _byDeadline = [];
-    private readonly Comparison<EngineRequest> _deadlineOrder = (a, b) =>
-    {
-        var c = TtftDeadline(a).CompareTo(TtftDeadline(b));
-        return c != 0 ? c : a.Sequence.CompareTo(b.Sequence);
-    };
+    private readonly Ranking _byDeadline = new(new TtftDeadlineOrder());
 
     private readonly AdmissionCandidate[] _candidates = new AdmissionCandidate[SlosServeAdmission.MaxCandidates];
     private readonly bool[] _admitted = new bool[SlosServeAdmission.MaxCandidates];
@@ -108,9 +104,7 @@ internal sealed class SlosServeScheduler(string name, ILengthPredictor predictor
             return;
         }
 
-        _byDeadline.Clear();
-        _byDeadline.AddRange(view.Waiting);
-        _byDeadline.Sort(_deadlineOrder);
+        _byDeadline.Top(view.Waiting, view.Waiting.Count, view.NowS);
         var count = Math.Min(_byDeadline.Count, SlosServeAdmission.MaxCandidates);
         for (var i = 0; i < count; i++)
         {
@@ -131,7 +125,7 @@ internal sealed class SlosServeScheduler(string name, ILengthPredictor predictor
             }
         }
 
-        _byDeadline.Clear();
+        _byDeadline.Reset(0, view.NowS);
     }
 
     // One pass over the DP candidates (admitted ones, or rejected ones); false once admission stopped.
@@ -152,5 +146,11 @@ internal sealed class SlosServeScheduler(string name, ILengthPredictor predictor
     {
         var n = budget.MaxTokensFor(r);
         return n > 0 && budget.TrySchedule(r, n);
+    }
+
+    /// <summary>Earliest first-token deadline first.</summary>
+    private sealed class TtftDeadlineOrder : RequestOrder
+    {
+        public override OrderKey KeyOf(EngineRequest r, double nowS) => new(TtftDeadline(r), 0);
     }
 }

@@ -1,4 +1,5 @@
 using Tempo.Engine;
+using Tempo.Scheduling.Ordering;
 
 namespace Tempo.Scheduling.Baselines;
 
@@ -22,7 +23,7 @@ namespace Tempo.Scheduling.Baselines;
 /// received, not work the engine wasted.
 /// </para>
 /// </remarks>
-internal sealed class VtcScheduler() : PrefillFirstScheduler("vtc")
+internal sealed class VtcScheduler() : PrefillFirstScheduler("vtc", RequestOrder.Arrival)
 {
     /// <summary>Counter cost of one prompt token.</summary>
     public const long PromptWeight = 1;

@@ -1,4 +1,5 @@
 using Tempo.Engine;
+using Tempo.Scheduling.Ordering;
 
 namespace Tempo.Scheduling.Gain.JitServe;
 
@@ -14,7 +15,8 @@ internal sealed class NormalStep(TempoOptions options, PriorityBook book, UnitTi
 {
     private readonly List<EngineRequest> _order = [];
     private readonly List<EngineRequest> _deferred = [];
-    private readonly TopSelector _top = new(book);
+    private readonly Ranking _ranking = new(book.Order);
+    private readonly Ranking _top = new(book.Order);
 
     /// <summary>Plans one normal step with at most <paramref name="maxSequences"/> sequences.</summary>
     public StepPlan Plan(SchedulerView view, int maxSequences)
@@ -22,7 +24,7 @@ internal sealed class NormalStep(TempoOptions options, PriorityBook book, UnitTi
         var budget = view.NewBudget(maxSequences);
         _order.Clear();
         _order.AddRange(view.Running);
-        _order.Sort(book.Comparison);
+        _ranking.Sort(_order, book.NowS);
         _deferred.Clear();
         var justInTime = options.JustInTime && view.Running.Count + view.Waiting.Count + view.Swapped.Count > budget.SequencesLeft;
         var preempted = ScheduleRunning(budget, prefill: false, justInTime);
@@ -30,7 +32,7 @@ internal sealed class NormalStep(TempoOptions options, PriorityBook book, UnitTi
 
         // §3.4 (b): nothing is swapped back in during a step that had to swap something out.
         var room = justInTime ? JustInTime.AdmissionRoom(view, book.NowS, unitTime.CurrentS) : int.MaxValue;
-        PriorityAdmission.Admit(view, budget, _top, includeSwapped: !preempted, room);
+        PriorityAdmission.Admit(view, budget, _top, book.NowS, includeSwapped: !preempted, room);
         foreach (var r in _deferred)
         {
             if (budget.SequencesLeft == 0)

@@ -1,4 +1,5 @@
 using Tempo.Engine;
+using Tempo.Scheduling.Ordering;
 
 namespace Tempo.Scheduling.Gain.JitServe;
 
@@ -15,14 +16,14 @@ internal static class PriorityAdmission
     /// swapped back FIFO ahead of every arrival, so a request a re-plan evicted for low density does not return at
     /// the next free slot ahead of denser work.
     /// </remarks>
-    public static int Admit(SchedulerView view, StepBudget budget, TopSelector top, bool includeSwapped, int maxAdmissions = int.MaxValue)
+    public static int Admit(SchedulerView view, StepBudget budget, Ranking top, double nowS, bool includeSwapped, int maxAdmissions = int.MaxValue)
     {
         if (budget.SequencesLeft == 0 || budget.TokensLeft == 0 || maxAdmissions <= 0)
         {
             return 0;
         }
 
-        top.Reset(Math.Min(budget.SequencesLeft, maxAdmissions));
+        top.Reset(Math.Min(budget.SequencesLeft, maxAdmissions), nowS);
         var waiting = view.Waiting;
         for (var i = 0; i < waiting.Count; i++)
         {

@@ -1,6 +1,7 @@
 using Tempo.Core;
 using Tempo.Engine;
 using Tempo.Scheduling.Collective;
+using Tempo.Scheduling.Ordering;
 
 namespace Tempo.Scheduling.Gain.JitServe;
 
@@ -20,7 +21,7 @@ internal sealed class PriorityBook
     {
         _options = options;
         _unitTime = unitTime;
-        Comparison = Compare;
+        Order = new DensityOrder(this);
     }
 
     /// <summary>Current epoch; keys from older epochs are stale.</summary>
@@ -29,8 +30,8 @@ internal sealed class PriorityBook
     /// <summary>Time used for keys computed now (set at the start of each scheduler call).</summary>
     public double NowS { get; set; }
 
-    /// <summary>A cached delegate ordering requests by priority (best first), ties by submission order.</summary>
-    public Comparison<EngineRequest> Comparison { get; }
+    /// <summary>The policy's order: by priority key (densest first, then least remaining time), ties by submission order.</summary>
+    public RequestOrder Order { get; }
 
     /// <summary>Tempo's state of a request.</summary>
     public static TempoRequestState State(EngineRequest r) =>
@@ -84,17 +85,8 @@ internal sealed class PriorityBook
         return s.Key;
     }
 
-    /// <summary>Negative when <paramref name="a"/> is served before <paramref name="b"/>; a total order.</summary>
-    public int Compare(EngineRequest a, EngineRequest b)
-    {
-        if (ReferenceEquals(a, b))
-        {
-            return 0;
-        }
-
-        var c = KeyOf(a).CompareTo(KeyOf(b));
-        return c != 0 ? c : a.Sequence.CompareTo(b.Sequence);
-    }
+    /// <summary>Negative when <paramref name="a"/> is served before <paramref name="b"/> now; a total order.</summary>
+    public int Compare(EngineRequest a, EngineRequest b) => Order.Compare(a, b, NowS);
 
     /// <summary>The request's relative deadline D as the density uses it.</summary>
     public static double DeadlineOf(EngineRequest r, TempoRequestState s) => r.Spec.Class switch
@@ -161,4 +153,17 @@ internal sealed class PriorityBook
         r.Spec.Slo.TtftS,
         trem,
         u);
+
+    /// <summary>
+    /// Priority keys as an order key: the density negated (densest first), then the remaining time. Keys come from the
+    /// book's epoch cache at the book's time, which the scheduler sets to the step's.
+    /// </summary>
+    private sealed class DensityOrder(PriorityBook book) : RequestOrder
+    {
+        public override OrderKey KeyOf(EngineRequest r, double nowS)
+        {
+            var key = book.KeyOf(r);
+            return new(-key.Density, key.RemainingS);
+        }
+    }
 }

@@ -1,6 +1,7 @@
 using Tempo.Core;
 using Tempo.Engine;
 using Tempo.Scheduling.Collective;
+using Tempo.Scheduling.Ordering;
 
 namespace Tempo.Scheduling.Gain.JitServe;
 
@@ -49,8 +50,9 @@ internal sealed class ReplanSelector
     private readonly TempoOptions _options;
     private readonly PriorityBook _book;
     private readonly UnitTimeEstimator _unitTime;
-    private readonly TopSelector _top;
-    private readonly TopSelector _inject;
+    private readonly Ranking _top;
+    private readonly Ranking _inject;
+    private readonly Ranking _sort;
     private readonly List<EngineRequest> _pool = [];
     private readonly List<EngineRequest> _group = [];
     private readonly List<EngineRequest> _pending = [];
@@ -70,8 +72,9 @@ internal sealed class ReplanSelector
         _options = options;
         _book = book;
         _unitTime = unitTime;
-        _top = new TopSelector(book);
-        _inject = new TopSelector(book);
+        _top = new Ranking(book.Order);
+        _inject = new Ranking(book.Order);
+        _sort = new Ranking(book.Order);
         _byLength = (a, b) =>
         {
             var c = a.ContextTokens.CompareTo(b.ContextTokens);
@@ -124,7 +127,7 @@ internal sealed class ReplanSelector
     // Step A: the k·B densest live requests, ordered by length; the B consecutive ones with the largest Σ density.
     private void SelectGroup(SchedulerView view, int batch)
     {
-        _top.Reset(_options.CandidateFactor * batch);
+        _top.Reset(_options.CandidateFactor * batch, _book.NowS);
         Offer(view.Running);
         Offer(view.Waiting);
         Offer(view.Swapped);
@@ -278,7 +281,7 @@ internal sealed class ReplanSelector
         if (_options.EvictOutOfGroup && x > 0)
         {
             // Q10 option: swap out the x least dense of them, as the length-bin mode does.
-            _pending.Sort(_book.Comparison);
+            _sort.Sort(_pending, _book.NowS);
             for (var i = _pending.Count - x; i < _pending.Count; i++)
             {
                 _evict.Add(_pending[i]);
@@ -297,7 +300,7 @@ internal sealed class ReplanSelector
                 }
             }
 
-            _pool.Sort(_book.Comparison);
+            _sort.Sort(_pool, _book.NowS);
             for (var i = 0; i < _pool.Count && _activate.Count < x; i++)
             {
                 _activate.Add(_pool[i]);
@@ -305,7 +308,7 @@ internal sealed class ReplanSelector
 
             if (_activate.Count < x)
             {
-                _inject.Reset(x - _activate.Count);
+                _inject.Reset(x - _activate.Count, _book.NowS);
                 OfferInBounds(view.Waiting, lower, upper);
                 OfferInBounds(view.Swapped, lower, upper);
                 for (var i = 0; i < _inject.Count; i++)
@@ -403,7 +406,7 @@ internal sealed class ReplanSelector
             Last.Activations.Add(r.Id);
         }
 
-        _accepted.Sort(_book.Comparison);
+        _sort.Sort(_accepted, _book.NowS);
         if (_options.JustInTime)
         {
             // Requests that cannot skip this iteration first; the paced ones take what is left.
@@ -448,7 +451,7 @@ internal sealed class ReplanSelector
 
         // Deviation: the artifact schedules only the process list in a re-plan step, so a re-plan with free slots
         // (for example an empty batch) ran nothing; leftover capacity goes to the normal admission path instead.
-        PriorityAdmission.Admit(view, budget, _top, includeSwapped: _evict.Count == 0);
+        PriorityAdmission.Admit(view, budget, _top, _book.NowS, includeSwapped: _evict.Count == 0);
     }
 
     private static int Reserve(EngineRequest r) => r.IsPrefill ? Math.Min(r.PendingTokens, PrefillReserve) : 1;

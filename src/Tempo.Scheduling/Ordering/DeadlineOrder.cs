@@ -1,14 +1,14 @@
 using Tempo.Core;
 using Tempo.Engine;
 
-namespace Tempo.Scheduling.Baselines;
+namespace Tempo.Scheduling.Ordering;
 
 /// <summary>
 /// Earliest deadline first (the artifact's <c>srtf</c>): requests are served by the time left to their deadline;
-/// overdue requests go after all others, least overdue first. Chunked prefill, recompute preemption.
+/// overdue requests go after all others, least overdue first.
 /// </summary>
 /// <remarks>
-/// The deadline is length-free, so the policy needs no length predictor:
+/// The deadline is length-free, so the order needs no length predictor:
 /// <list type="bullet">
 /// <item>latency: the deadline of the <em>next</em> token on the metric's cumulative schedule,
 /// <c>arrival + T_f + Generated·T_b</c>; it moves forward as tokens are produced, so a stream is urgent exactly
@@ -21,8 +21,15 @@ namespace Tempo.Scheduling.Baselines;
 /// Overdue requests are ordered least late first, because a latency stream on the cumulative schedule can still
 /// catch up and the least late are the most likely to be salvaged.
 /// </remarks>
-internal sealed class EdfScheduler() : ChunkedPrefillScheduler("edf")
+internal sealed class DeadlineOrder : RequestOrder
 {
+    /// <summary>The one instance (the order keeps no state).</summary>
+    public static DeadlineOrder Instance { get; } = new();
+
+    private DeadlineOrder()
+    {
+    }
+
     /// <summary>Absolute deadline of the request's next unit of service, in seconds.</summary>
     public static double DeadlineS(EngineRequest r) => r.Spec.Class switch
     {
@@ -31,13 +38,10 @@ internal sealed class EdfScheduler() : ChunkedPrefillScheduler("edf")
         _ => r.Spec.ArrivalS + r.Spec.Slo.DeadlineS,
     };
 
-    /// <inheritdoc />
-    protected override bool UsesSortKey => true;
-
     /// <summary>(0, slack) while on time, (1, lateness) when overdue: on-time first, then least late.</summary>
-    protected override (double Primary, double Secondary) SortKey(EngineRequest r)
+    public override OrderKey KeyOf(EngineRequest r, double nowS)
     {
-        var slack = DeadlineS(r) - NowS;
-        return slack >= 0 ? (0, slack) : (1, -slack);
+        var slack = DeadlineS(r) - nowS;
+        return slack >= 0 ? new(0, slack) : new(1, -slack);
     }
 }

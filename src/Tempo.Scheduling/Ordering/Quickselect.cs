@@ -1,4 +1,4 @@
-namespace Tempo.Scheduling.Baselines;
+namespace Tempo.Scheduling.Ordering;
 
 /// <summary>
 /// Moves the k smallest items of a span to its front (in no particular order), in expected linear time. Admission
