@@ -93,15 +93,8 @@ public sealed class ReplayCommandTests : IDisposable
         for (var i = 0; i < 30; i++)
         {
             clock.AdvanceTo(i * 0.05);
-            engine.Submit(new RequestSpec
-            {
-                Id = i + 1,
-                ArrivalS = clock.NowS,
-                Class = i % 2 == 0 ? RequestClass.Latency : RequestClass.Throughput,
-                Slo = new Slo(0.5, 0.05, 2 + (i % 3)),
-                PromptTokens = 40 + (i * 7),
-                OutputTokens = 10 + (i % 5 * 6),
-            });
+            var cls = i % 2 == 0 ? RequestClass.Latency : RequestClass.Throughput;
+            engine.Submit(Specs.Make(i + 1, 40 + (i * 7), 10 + (i % 5 * 6), cls, clock.NowS, new Slo(0.5, 0.05, 2 + (i % 3))));
             engine.Step();
         }
 

@@ -23,7 +23,7 @@ public class ClassOutcomesTests
 
     private static RequestOutcome Outcome(RequestClass cls, bool met, double gain, string? detail = null)
     {
-        var spec = new RequestSpec { Id = 1, ArrivalS = 0, Class = cls, Slo = new Slo(1, 0.1, 10), PromptTokens = 4, OutputTokens = 4, JobId = cls == RequestClass.Collective ? 1 : null };
+        var spec = Specs.Make(1, prompt: 4, output: 4, cls);
         var record = new RequestRecord(spec, 0, [], 1, detail is null ? FinishReason.Length : FinishReason.Aborted, detail);
         return new RequestOutcome(record, met, gain, 100);
     }

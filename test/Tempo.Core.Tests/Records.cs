@@ -11,17 +11,7 @@ internal static class Records
         Slo slo,
         double arrival = 0,
         long? job = null,
-        int stage = 0) => new()
-        {
-            Id = id,
-            ArrivalS = arrival,
-            Class = cls,
-            Slo = slo,
-            PromptTokens = prompt,
-            OutputTokens = output,
-            JobId = job,
-            Stage = stage,
-        };
+        int stage = 0) => Specs.Make(id, prompt, output, cls, arrival, slo, job: job, stage: stage);
 
     /// <summary>A completed record whose finish is its last token.</summary>
     public static RequestRecord Done(RequestSpec spec, double arrival, params double[] tokens) =>

@@ -18,16 +18,7 @@ public class EngineInvariantProperties
             (cfg, reqs) => new Load(
                 new EngineConfig { MaxBatch = cfg.batch, GpuBlocks = cfg.gpu, CpuBlocks = cfg.cpu, TokenBudget = cfg.tokens, MaxModelLen = 850 },
                 reqs.Select((r, i) => new Item(
-                    new RequestSpec
-                    {
-                        Id = i + 1,
-                        ArrivalS = Math.Round(r.a, 3),
-                        Class = (RequestClass)(r.salt % 3),
-                        Slo = new Slo(1, 0.05, 5),
-                        PromptTokens = r.p,
-                        OutputTokens = r.o,
-                        JobId = r.salt % 3 == 2 ? i + 1 : null,
-                    },
+                    Specs.Make(i + 1, r.p, r.o, (RequestClass)(r.salt % 3), Math.Round(r.a, 3), new Slo(1, 0.05, 5)),
                     r.salt % 10 == 0 ? Math.Round(r.a + (r.salt / 100.0), 3) : null)).ToArray()));
 
     [Fact]
@@ -84,7 +75,7 @@ public class EngineInvariantProperties
         var load = new Load(
             new EngineConfig { MaxBatch = 4, GpuBlocks = 60, CpuBlocks = 8, TokenBudget = 256, MaxModelLen = 850 },
             [.. Enumerable.Range(1, 8).Select(i => new Item(
-                new RequestSpec { Id = i, ArrivalS = 0, Class = RequestClass.Throughput, Slo = new Slo(1, 0.1, 10), PromptTokens = 200, OutputTokens = 200 },
+                Specs.Make(i, prompt: 200, output: 200),
                 null))]);
 
         var run = Run(load);

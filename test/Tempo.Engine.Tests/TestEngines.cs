@@ -11,16 +11,8 @@ internal static class TestEngines
         return new(config ?? new EngineConfig { GpuBlocks = 256, CpuBlocks = 64 }, scheduler, new FixedStepExecutor(clock, stepS), clock);
     }
 
-    public static RequestSpec Spec(long id, int prompt, int output, RequestClass cls = RequestClass.Throughput, double arrival = 0) => new()
-    {
-        Id = id,
-        ArrivalS = arrival,
-        Class = cls,
-        Slo = new Slo(1, 0.1, 10),
-        PromptTokens = prompt,
-        OutputTokens = output,
-        JobId = cls == RequestClass.Collective ? id : null,
-    };
+    public static RequestSpec Spec(long id, int prompt, int output, RequestClass cls = RequestClass.Throughput, double arrival = 0) =>
+        Specs.Make(id, prompt, output, cls, arrival);
 
     /// <summary>Runs until idle or <paramref name="maxSteps"/>; checks invariants after every step.</summary>
     public static List<RequestRecord> RunToEnd(EngineCore engine, int maxSteps = 100_000)

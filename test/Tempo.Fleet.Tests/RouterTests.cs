@@ -8,28 +8,11 @@ public class RouterTests
 {
     private static readonly ReplicaLoad Idle = new(Running: 0, Waiting: 0, Swapped: 0, MaxBatch: 4, TokenBudget: 512, KvUsage: 0, PrefillBacklogTokens: 0, StepS: 0.02, ServiceS: 1);
 
-    private static RequestSpec Latency(long id, int prompt = 100, double ttftS = 1) => new()
-    {
-        Id = id,
-        ArrivalS = 0,
-        Class = RequestClass.Latency,
-        Slo = new Slo(ttftS, 0.1, 10),
-        PromptTokens = prompt,
-        OutputTokens = 50,
-    };
+    private static RequestSpec Latency(long id, int prompt = 100, double ttftS = 1) =>
+        Specs.Make(id, prompt, output: 50, RequestClass.Latency, slo: new Slo(ttftS, 0.1, 10));
 
-    private static RequestSpec Call(long id, long job, double deadlineS) => new()
-    {
-        Id = id,
-        ArrivalS = 0,
-        Class = RequestClass.Collective,
-        Slo = new Slo(1, 0.1, deadlineS),
-        PromptTokens = 100,
-        OutputTokens = 20,
-        JobId = job,
-        Stage = 0,
-        StageCount = 2,
-    };
+    private static RequestSpec Call(long id, long job, double deadlineS) =>
+        Specs.Make(id, prompt: 100, output: 20, RequestClass.Collective, slo: new Slo(1, 0.1, deadlineS), job: job, stageCount: 2);
 
     [Fact]
     public void PredictedTtft_CountsTheSlotWaitTheBacklogChunksAndOneDecodeStep()

@@ -7,15 +7,8 @@ namespace Tempo.Gateway.Tests;
 
 public class DispatchQueueTests
 {
-    private static RequestSpec Spec(long id, double ttftS = 1) => new()
-    {
-        Id = id,
-        ArrivalS = 0,
-        Class = RequestClass.Latency,
-        Slo = new Slo(ttftS, 0.1, 10),
-        PromptTokens = 50,
-        OutputTokens = 20,
-    };
+    private static RequestSpec Spec(long id, double ttftS = 1) =>
+        Specs.Make(id, prompt: 50, output: 20, RequestClass.Latency, slo: new Slo(ttftS, 0.1, 10));
 
     private static DispatchQueue Queue(int maxQueue = 100, int cap = 2, string router = "round-robin") =>
         new(RouterRegistry.Create(router), maxQueue, cap, inFlightSlack: 0, tokenBudget: 512, () => 0);
@@ -38,15 +31,8 @@ public class DispatchQueueTests
         Assert.False(loose.Placed.IsCompleted);
     }
 
-    private static RequestSpec Call(long id, int outputTokens, double deadlineS) => new()
-    {
-        Id = id,
-        ArrivalS = 0,
-        Class = RequestClass.Throughput,
-        Slo = new Slo(1, 0.1, deadlineS),
-        PromptTokens = 50,
-        OutputTokens = outputTokens,
-    };
+    private static RequestSpec Call(long id, int outputTokens, double deadlineS) =>
+        Specs.Make(id, prompt: 50, output: outputTokens, slo: new Slo(1, 0.1, deadlineS));
 
     [Fact]
     public void WhileEverythingFits_TheLeastLaxityGoesFirst()

@@ -25,15 +25,9 @@ public sealed class TinyModel : IDisposable
     public static RequestSpec Spec(LlamaModel model, long id, string prompt, int output, SamplingParams? sampling = null)
     {
         var ids = model.Tokenize(prompt, addBos: true);
-        return new RequestSpec
+        return Specs.Make(id, ids.Length, output, slo: new Slo(10, 1, 100)) with
         {
-            Id = id,
-            ArrivalS = 0,
-            Class = RequestClass.Throughput,
-            Slo = new Slo(10, 1, 100),
-            PromptTokens = ids.Length,
             PromptTokenIds = ids,
-            OutputTokens = output,
             Sampling = sampling ?? new SamplingParams(IgnoreEos: true),
         };
     }

@@ -76,17 +76,8 @@ public class PolicyInvariantProperties
         {
             var (p, o, a, salt) = reqs[i];
             var cls = (RequestClass)(salt % 3);
-            var spec = new RequestSpec
-            {
-                Id = i + 1,
-                ArrivalS = Math.Round(a, 3),
-                Class = cls,
-                Slo = new Slo(0.5 + (salt % 7 * 0.1), 0.02 + (salt % 5 * 0.01), 1 + (salt % 11)),
-                PromptTokens = p,
-                OutputTokens = o,
-                ClientId = salt / 3 % 3,
-                Priority = salt / 9 % 4,
-            };
+            var slo = new Slo(0.5 + (salt % 7 * 0.1), 0.02 + (salt % 5 * 0.01), 1 + (salt % 11));
+            var spec = Specs.Make(i + 1, p, o, cls, Math.Round(a, 3), slo, priority: salt / 9 % 4, client: salt / 3 % 3);
             if (cls == RequestClass.Collective)
             {
                 spec = openStage0 is null

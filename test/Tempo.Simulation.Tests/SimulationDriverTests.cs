@@ -238,16 +238,8 @@ public class SimulationDriverTests
 /// <summary>Small synthetic workloads for tests (the real generators live in Workloads/).</summary>
 internal static class SyntheticWorkloads
 {
-    public static RequestSpec Spec(long id, RequestClass cls, double arrivalS, int prompt, int output, int k = 1) => new()
-    {
-        Id = id,
-        ArrivalS = arrivalS,
-        Class = cls,
-        Slo = new Slo(1, 0.1, 10).Scale(k),
-        PromptTokens = prompt,
-        OutputTokens = output,
-        JobId = cls == RequestClass.Collective ? id : null,
-    };
+    public static RequestSpec Spec(long id, RequestClass cls, double arrivalS, int prompt, int output, int k = 1) =>
+        Specs.Make(id, prompt, output, cls, arrivalS, Specs.Default.Scale(k));
 
     public static IEnumerable<RequestSpec> Job(long firstId, long jobId, double arrivalS, int[] callsPerStage, int prompt, int output)
     {

@@ -4,8 +4,6 @@ namespace Tempo.Workloads.Tests;
 
 public sealed class ArrivalPlanTests
 {
-    private static readonly Slo Loose = new(10, 5, 60);
-
     [Fact]
     public void Of_GroupsCollectiveCallsByJobAndStage_OrdersByTimeThenWorkloadOrder()
     {
@@ -37,21 +35,8 @@ public sealed class ArrivalPlanTests
         Assert.Null(Assert.Single(ArrivalPlan.Of([spec])).Stages);
     }
 
-    private static RequestSpec Single(long id, double arrival) => new()
-    {
-        Id = id,
-        ArrivalS = arrival,
-        Class = RequestClass.Throughput,
-        Slo = Loose,
-        PromptTokens = 8,
-        OutputTokens = 4,
-    };
+    private static RequestSpec Single(long id, double arrival) => Specs.Make(id, prompt: 8, output: 4, arrival: arrival, slo: Specs.Loose);
 
-    private static RequestSpec Call(long id, double arrival, long job, int stage) => Single(id, arrival) with
-    {
-        Class = RequestClass.Collective,
-        JobId = job,
-        Stage = stage,
-        StageCount = 2,
-    };
+    private static RequestSpec Call(long id, double arrival, long job, int stage) =>
+        Specs.Make(id, prompt: 8, output: 4, RequestClass.Collective, arrival, Specs.Loose, job: job, stage: stage, stageCount: 2);
 }

@@ -57,15 +57,8 @@ public class SelectEdfSchedulerTests
     private static SelectEdfScheduler Create(SelectEdfOptions? options = null) =>
         new("tempo", (options ?? SelectEdfOptions.Default) with { InitialStepS = 0.01 }, new OracleLengthPredictor());
 
-    private static RequestSpec Throughput(long id, double arrival, int output, double deadlineS) => new()
-    {
-        Id = id,
-        ArrivalS = arrival,
-        Class = RequestClass.Throughput,
-        Slo = new Slo(1, 0.1, deadlineS),
-        PromptTokens = 8,
-        OutputTokens = output,
-    };
+    private static RequestSpec Throughput(long id, double arrival, int output, double deadlineS) =>
+        Specs.Make(id, prompt: 8, output: output, arrival: arrival, slo: new Slo(1, 0.1, deadlineS));
 
     [Fact]
     public void LightLoad_TighterDeadlineServedFirst_LikeEdf()

@@ -18,39 +18,14 @@ internal static class TempoTestKit
         return (new EngineCore(config, scheduler, new FixedStepExecutor(clock, stepS), clock), clock);
     }
 
-    public static RequestSpec Latency(long id, int prompt, int output, double arrival = 0, double ttft = 1, double tbt = 0.1) => new()
-    {
-        Id = id,
-        ArrivalS = arrival,
-        Class = RequestClass.Latency,
-        Slo = new Slo(ttft, tbt, 100),
-        PromptTokens = prompt,
-        OutputTokens = output,
-    };
+    public static RequestSpec Latency(long id, int prompt, int output, double arrival = 0, double ttft = 1, double tbt = 0.1) =>
+        Specs.Make(id, prompt, output, RequestClass.Latency, arrival, new Slo(ttft, tbt, 100));
 
-    public static RequestSpec Throughput(long id, int prompt, int output, double deadline = 10, double arrival = 0) => new()
-    {
-        Id = id,
-        ArrivalS = arrival,
-        Class = RequestClass.Throughput,
-        Slo = new Slo(1, 0.1, deadline),
-        PromptTokens = prompt,
-        OutputTokens = output,
-    };
+    public static RequestSpec Throughput(long id, int prompt, int output, double deadline = 10, double arrival = 0) =>
+        Specs.Make(id, prompt, output, RequestClass.Throughput, arrival, new Slo(1, 0.1, deadline));
 
-    public static RequestSpec Call(long id, long job, int stage, int stageCount, int prompt, int output, double jobDeadline = 40, double jobArrival = 0, string app = "deep-research") => new()
-    {
-        Id = id,
-        ArrivalS = jobArrival,
-        Class = RequestClass.Collective,
-        Slo = new Slo(1, 0.1, jobDeadline),
-        PromptTokens = prompt,
-        OutputTokens = output,
-        JobId = job,
-        Stage = stage,
-        StageCount = stageCount,
-        App = app,
-    };
+    public static RequestSpec Call(long id, long job, int stage, int stageCount, int prompt, int output, double jobDeadline = 40, double jobArrival = 0, string app = "deep-research") =>
+        Specs.Make(id, prompt, output, RequestClass.Collective, jobArrival, new Slo(1, 0.1, jobDeadline), job: job, stage: stage, stageCount: stageCount, app: app);
 
     internal sealed class FixedStepExecutor(VirtualClock clock, double stepS) : IExecutor
     {

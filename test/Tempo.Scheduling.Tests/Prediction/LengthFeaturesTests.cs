@@ -7,17 +7,7 @@ public sealed class LengthFeaturesTests
 {
     private static readonly LengthFeatures Features = new(textHashBits: 10, bigrams: true, appBuckets: 8);
 
-    private static RequestSpec Spec(string? text, string? app = null) => new()
-    {
-        Id = 1,
-        ArrivalS = 0,
-        Class = RequestClass.Throughput,
-        Slo = new Slo(1, 0.1, 10),
-        PromptTokens = 99,
-        OutputTokens = 10,
-        PromptText = text,
-        App = app,
-    };
+    private static RequestSpec Spec(string? text, string? app = null) => Specs.Make(1, prompt: 99, output: 10, app: app, text: text);
 
     private static (List<int> Indices, List<float> Values) Extract(RequestSpec spec)
     {

@@ -5,15 +5,7 @@ namespace Tempo.Scheduling.Tests.Prediction;
 
 public sealed class QuantileForestTests
 {
-    private static RequestSpec Spec(int id, int prompt, int output) => new()
-    {
-        Id = id,
-        ArrivalS = 0,
-        Class = RequestClass.Latency,
-        Slo = new Slo(1, 0.1, 10),
-        PromptTokens = prompt,
-        OutputTokens = output,
-    };
+    private static RequestSpec Spec(int id, int prompt, int output) => Specs.Make(id, prompt, output, RequestClass.Latency);
 
     [Fact]
     public void Train_ConstantClassFeature_StillSplitsOnPromptLength()

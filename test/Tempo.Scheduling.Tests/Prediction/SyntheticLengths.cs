@@ -43,16 +43,9 @@ internal static class SyntheticLengths
             // Longer prompts get somewhat longer answers; noise is log-normal (σ = 0.35).
             var noise = Math.Exp(0.35 * Normal(rng));
             var length = median * Math.Pow(promptTokens / 40.0, 0.3) * noise;
-            specs.Add(new RequestSpec
-            {
-                Id = i,
-                ArrivalS = i * 0.1,
-                Class = rng.Next(2) == 0 ? RequestClass.Latency : RequestClass.Throughput,
-                Slo = new Slo(1, 0.1, 30),
-                PromptTokens = promptTokens,
-                OutputTokens = Math.Clamp((int)Math.Round(length), 1, 4000),
-                PromptText = withText ? string.Join(' ', text) : null,
-            });
+            var cls = rng.Next(2) == 0 ? RequestClass.Latency : RequestClass.Throughput;
+            var output = Math.Clamp((int)Math.Round(length), 1, 4000);
+            specs.Add(Specs.Make(i, promptTokens, output, cls, i * 0.1, new Slo(1, 0.1, 30), text: withText ? string.Join(' ', text) : null));
         }
 
         return specs;

@@ -86,7 +86,7 @@ public class FidelityTests
     [Fact]
     public void RecordRow_ReadsTheRecordsCsvWriterOutput()
     {
-        var spec = new RequestSpec { Id = 7, ArrivalS = 1.0, Class = RequestClass.Latency, Slo = new Slo(1, 0.5, 10), PromptTokens = 4, OutputTokens = 2 };
+        var spec = Specs.Make(7, prompt: 4, output: 2, cls: RequestClass.Latency, arrival: 1.0, slo: new Slo(1, 0.5, 10));
         var record = new RequestRecord(spec, 1.0, [1.25, 1.5], 1.5, FinishReason.Length);
         var aborted = new RequestRecord(spec with { Id = 8 }, 2.0, [], 2.5, FinishReason.Aborted, "client went away, \"really\"");
         var path = Path.Combine(Path.GetTempPath(), $"tempo-records-{Guid.NewGuid():N}.csv");
