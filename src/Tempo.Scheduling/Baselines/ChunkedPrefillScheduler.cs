@@ -18,7 +18,7 @@ internal class ChunkedPrefillScheduler : IScheduler
     // the step that asked for it.
     private readonly Ranking _sorted;
     private readonly Ranking _top;
-    private readonly List<KeyedRequest> _prefills = [];
+    private readonly Ranking _prefills;
     private readonly List<EngineRequest> _runningOrder = [];
 
     /// <summary>Creates the scheduler.</summary>
@@ -32,6 +32,7 @@ internal class ChunkedPrefillScheduler : IScheduler
         _preemption = preemption;
         _sorted = new Ranking(order);
         _top = new Ranking(order);
+        _prefills = new Ranking(order);
     }
 
     /// <inheritdoc />
@@ -88,9 +89,6 @@ internal class ChunkedPrefillScheduler : IScheduler
 
     /// <summary>Negative when <paramref name="a"/> is served before <paramref name="b"/> in the policy's order now.</summary>
     protected int Compare(EngineRequest a, EngineRequest b) => Order.Compare(a, b, NowS);
-
-    /// <summary>The key of <paramref name="r"/> in the policy's order now.</summary>
-    protected OrderKey KeyOf(EngineRequest r) => Order.KeyOf(r, NowS);
 
     /// <summary>Decodes first, then in-progress prefills; returns true if anything was preempted.</summary>
     protected bool ScheduleRunning(SchedulerView view, StepBudget budget) => ScheduleRunners(Sorted(view.Running), budget, decodesOnly: false);
@@ -203,12 +201,12 @@ internal class ChunkedPrefillScheduler : IScheduler
     private bool SchedulePrefillsInOrder(SchedulerView view, StepBudget budget, List<EngineRequest> running)
     {
         var candidates = _prefills;
-        candidates.Clear();
+        candidates.Reset(int.MaxValue, NowS);
         for (var i = 0; i < running.Count; i++)
         {
             if (running[i].IsPrefill && !budget.Contains(running[i]))
             {
-                candidates.Add(KeyedRequest.Of(running[i], KeyOf(running[i])));
+                candidates.Offer(running[i]);
             }
         }
 
@@ -217,15 +215,15 @@ internal class ChunkedPrefillScheduler : IScheduler
             var waiting = WaitingTop(view, budget.SequencesLeft + 1);
             for (var i = 0; i < waiting.Count; i++)
             {
-                candidates.Add(KeyedRequest.Of(waiting[i], KeyOf(waiting[i])));
+                candidates.Offer(waiting[i]);
             }
         }
 
-        candidates.Sort();
         var preempted = false;
         var jumping = true;
-        foreach (var (_, _, r) in candidates)
+        for (var i = 0; i < candidates.Count; i++)
         {
+            var r = candidates[i];
             var n = TokensFor(r, budget);
             if (r.State == RequestState.Running)
             {
@@ -245,8 +243,9 @@ internal class ChunkedPrefillScheduler : IScheduler
         }
 
         // The new requests that did not go ahead, in order, on what the in-progress prefills left.
-        foreach (var (_, _, r) in candidates)
+        for (var i = 0; i < candidates.Count; i++)
         {
+            var r = candidates[i];
             if (r.State != RequestState.Waiting || budget.Contains(r))
             {
                 continue;
@@ -259,7 +258,7 @@ internal class ChunkedPrefillScheduler : IScheduler
             }
         }
 
-        candidates.Clear();
+        candidates.Reset(0, NowS);
         return preempted;
 
         static int IndexOf(IReadOnlyList<EngineRequest> list, EngineRequest r)

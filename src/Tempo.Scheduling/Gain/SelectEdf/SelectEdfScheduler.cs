@@ -50,8 +50,7 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
     // the requests whose order key may have changed: between them they give the head of the queue without ranking it.
     private readonly List<(EngineRequest Request, int Stamp)> _waitingHead = [];
     private readonly List<EngineRequest> _repriced = [];
-    private readonly List<KeyedRequest> _ranked = [];
-    private readonly List<EngineRequest> _head = [];
+    private readonly Ranking _head;
     private bool _waitingHeadWhole;
     private long _replans;
     private long _evaluation;
@@ -65,6 +64,7 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
         : base(name, order, PreemptionMode.Recompute)
     {
         _order = order;
+        _head = new Ranking(order);
         _options = options;
         _predictor = predictor;
         _time = prior is null ? new StepTimeModel(options.InitialStepS) : new StepTimeModel(prior, tokenBudget: tokenBudget);
@@ -413,16 +413,18 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
             return base.WaitingTop(view, count);
         }
 
-        _ranked.Clear();
+        _head.Reset(count, view.NowS);
+        var kept = 0;
         foreach (var (r, stamp) in _waitingHead)
         {
             if (r.State == RequestState.Waiting && StateOf(r).Stamp == stamp)
             {
-                _ranked.Add(KeyedRequest.Of(r, KeyOf(r)));
+                _head.Offer(r);
+                kept++;
             }
         }
 
-        if (_ranked.Count < count && !_waitingHeadWhole)
+        if (kept < count && !_waitingHeadWhole)
         {
             return base.WaitingTop(view, count);
         }
@@ -431,18 +433,10 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
         {
             if (r.State == RequestState.Waiting)
             {
-                _ranked.Add(KeyedRequest.Of(r, KeyOf(r)));
+                _head.Offer(r);
             }
         }
 
-        _ranked.Sort();
-        _head.Clear();
-        for (var i = 0; i < _ranked.Count && i < count; i++)
-        {
-            _head.Add(_ranked[i].Request);
-        }
-
-        _ranked.Clear();
         return _head;
     }
 
