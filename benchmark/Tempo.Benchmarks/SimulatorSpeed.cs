@@ -2,6 +2,7 @@ using System.Globalization;
 
 using Tempo.Core;
 using Tempo.Scheduling;
+using Tempo.Scheduling.Gain.SelectEdf;
 using Tempo.Simulation;
 using Tempo.Simulation.Profiles;
 using Tempo.Workloads;
@@ -11,7 +12,8 @@ namespace Tempo.Benchmarks;
 /// <summary>
 /// Wall time and simulated engine steps per second of a 3,000-arrival mixed run, per policy (best of 5), and the
 /// bytes the simulation allocates per engine step. Policy names after the command limit the run to those policies
-/// (for profiling one of them).
+/// (for profiling one of them); <c>tempo~D</c> is <c>tempo</c> re-planning on kept prices within a drift of D, and
+/// <c>tempo~D/F</c> also prices everything at least every F re-plans.
 /// </summary>
 internal static class SimulatorSpeed
 {
@@ -23,12 +25,10 @@ internal static class SimulatorSpeed
         output.WriteLine($"workload: {workload.Name}, {workload.Requests.Count} requests");
         output.WriteLine("| policy | steps | best wall s | steps/s | requests/s | alloc B/step | alloc MB/run |");
         output.WriteLine("|---|---|---|---|---|---|---|");
-        foreach (var info in PolicyRegistry.All)
+        var runs = policies.Count == 0 ? PolicyRegistry.All.Select(p => p.Name).ToList() : policies;
+        foreach (var policy in runs)
         {
-            if (policies.Count > 0 && !policies.Contains(info.Name))
-            {
-                continue;
-            }
+            var (info, select) = Variant(policy);
 
             var best = double.MaxValue;
             long steps = 0;
@@ -36,7 +36,7 @@ internal static class SimulatorSpeed
             for (var i = 0; i < 5; i++)
             {
                 var config = profile.ToEngineConfig(32, info.DefaultTokenBudget);
-                var scheduler = info.Create(new SchedulerOptions { Engine = config, Seed = 42, TrueJobGraphs = graphs });
+                var scheduler = info.Create(new SchedulerOptions { Engine = config, Seed = 42, TrueJobGraphs = graphs, SelectEdf = select });
                 var before = GC.GetAllocatedBytesForCurrentThread();
                 var result = SimulationDriver.Run(workload, config, scheduler, new CostModel(profile));
                 var afterRun = GC.GetAllocatedBytesForCurrentThread();
@@ -53,7 +53,20 @@ internal static class SimulatorSpeed
             }
 
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {info.Name} | {steps:N0} | {best:0.000} | {steps / best:N0} | {workload.Requests.Count / best:N0} | {bytes / (double)steps:N0} | {bytes / 1e6:0.0} |"));
+                $"| {policy} | {steps:N0} | {best:0.000} | {steps / best:N0} | {workload.Requests.Count / best:N0} | {bytes / (double)steps:N0} | {bytes / 1e6:0.0} |"));
         }
+    }
+
+    private static (PolicyInfo Info, SelectEdfOptions? Select) Variant(string policy)
+    {
+        if (policy.Split('~') is not [var name, var drift])
+        {
+            return (PolicyRegistry.Get(policy), null);
+        }
+
+        var parts = drift.Split('/');
+        var select = SelectEdfOptions.Default with { ReplanDrift = double.Parse(parts[0], CultureInfo.InvariantCulture) };
+        select = parts.Length > 1 ? select with { FullReplanEvery = int.Parse(parts[1], CultureInfo.InvariantCulture) } : select;
+        return (PolicyRegistry.Get(name), select);
     }
 }

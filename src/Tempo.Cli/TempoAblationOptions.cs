@@ -17,12 +17,14 @@ internal static class TempoAblationOptions
     private static readonly Option<bool> Jit = new("--jit") { Description = "jitserve: just-in-time bandwidth (defer requests ahead of their SLO pace)" };
     private static readonly Option<string?> Without = new("--tempo-without") { Description = "tempo: turn mechanisms off (select, urgency, prefill, bonus, online, lost-gain, backlog, keep-place, gap-chunks, prefill-order) or on (+preempt) for ablations, a comma list" };
     private static readonly Option<int?> SelectEvery = new("--tempo-replan-steps") { Description = "tempo: run the whole selection every N steps, pricing only what moved in between (default 4; 1: every step)" };
+    private static readonly Option<double?> ReplanDrift = new("--tempo-replan-drift") { Description = "tempo: re-plan on kept prices while step costs and the count bonus drift less than this fraction, pricing only what moved (0: price everything at every re-plan)" };
+    private static readonly Option<int?> FullReplanEvery = new("--tempo-full-replan-every") { Description = "tempo: with --tempo-replan-drift, price everything at least every N re-plans" };
     private static readonly Option<double?> GapMargin = new("--tempo-gap-margin") { Description = "tempo: how many times its typical relative error a step may overrun and keep running streams on pace (default 3)" };
     private static readonly Option<bool> NoTopUp = new("--no-collective-top-up") { Description = "jitserve: disable the collective bandwidth top-up (A′)" };
 
     public static void AddTo(Command command)
     {
-        foreach (var option in new Option[] { Penalty, ReplanInterval, TopK, MaxSwaps, Jit, NoTopUp, Without, SelectEvery, GapMargin })
+        foreach (var option in new Option[] { Penalty, ReplanInterval, TopK, MaxSwaps, Jit, NoTopUp, Without, SelectEvery, ReplanDrift, FullReplanEvery, GapMargin })
         {
             command.Options.Add(option);
         }
@@ -47,6 +49,8 @@ internal static class TempoAblationOptions
 
         var select = SelectEdfOptions.Default;
         select = parse.GetValue(SelectEvery) is { } every ? select with { ReplanSteps = every } : select;
+        select = parse.GetValue(ReplanDrift) is { } drift ? select with { ReplanDrift = drift } : select;
+        select = parse.GetValue(FullReplanEvery) is { } full ? select with { FullReplanEvery = full } : select;
         select = parse.GetValue(GapMargin) is { } margin ? select with { GapMarginSpreads = margin } : select;
         foreach (var part in (parse.GetValue(Without) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
@@ -90,7 +94,7 @@ internal sealed record TempoAblation(TempoOptions Options, SelectEdfOptions Sele
         var o = Options;
         var t = Select;
         yield return new("tempo", string.Create(CultureInfo.InvariantCulture,
-            $"q_rank={t.RankQuantile} q_feasible={t.FeasibilityQuantile} margin={t.MarginSigmas} select={t.Select} urgency={t.UrgencyOrder} prefill={t.PrefillAware} bonus={t.CountBonus} preempt={t.Preempt} online={t.OnlineStepTime} lost_gain={t.LostStreamGain} replan_steps={t.ReplanSteps} backlog={t.BacklogOverload} keep_place={t.SlotShedKeepsPlace} gap_chunks={t.GapAwareChunks} gap_margin={t.GapMarginSpreads} prefill_order={t.PrefillsInOrder}"));
+            $"q_rank={t.RankQuantile} q_feasible={t.FeasibilityQuantile} margin={t.MarginSigmas} select={t.Select} urgency={t.UrgencyOrder} prefill={t.PrefillAware} bonus={t.CountBonus} preempt={t.Preempt} online={t.OnlineStepTime} lost_gain={t.LostStreamGain} replan_steps={t.ReplanSteps} replan_drift={t.ReplanDrift} full_replan_every={t.FullReplanEvery} backlog={t.BacklogOverload} keep_place={t.SlotShedKeepsPlace} gap_chunks={t.GapAwareChunks} gap_margin={t.GapMarginSpreads} prefill_order={t.PrefillsInOrder}"));
         yield return new("jitserve", string.Create(CultureInfo.InvariantCulture,
             $"p={o.PenaltyExponent} R={o.ReplanInterval} k={o.CandidateFactor} S={o.MaxSwapsPerReplan} jit={o.JustInTime} top_up={o.CollectiveTopUp}"));
     }

@@ -165,6 +165,65 @@ public class SelectEdfSchedulerTests
     }
 
     [Theory]
+    [InlineData(1, false)]
+    [InlineData(2, false)]
+    [InlineData(3, true)]
+    public void KeptPrices_TheWaitingHeadReadFromTheKeptOne_IsTheQueueRankedWhole(int seed, bool shed)
+    {
+        // Re-plans keep every price they can (no drift bound, no forced full re-plan); every waiting head read from the
+        // kept one is checked against a ranking of the whole queue inside the scheduler, which throws on a difference.
+        var scheduler = new SelectEdfScheduler("tempo", SelectEdfOptions.Default with { InitialStepS = 0.01, ReplanDrift = 1e9, FullReplanEvery = 1_000_000, ShedUnattainable = shed }, new OracleLengthPredictor())
+        {
+            VerifyWaitingHead = true,
+        };
+        var h = new SimHarness(scheduler, Config with { MaxBatch = 4 });
+
+        h.Run(RandomMix(seed, 400));
+
+        Assert.Equal(400, h.Records.Count);
+        var (replans, kept) = scheduler.ReplanCounts;
+        Assert.True(kept > replans / 2, $"only {kept} of {replans} re-plans kept prices");
+    }
+
+    [Theory]
+    [InlineData(1, 0)]
+    [InlineData(3, 2)]
+    [InlineData(8, 7)]
+    public void KeptPrices_EveryNthReplanPricesEverything(int fullEvery, int keptOfEach)
+    {
+        var scheduler = new SelectEdfScheduler("tempo", SelectEdfOptions.Default with { InitialStepS = 0.01, ReplanDrift = 1e9, FullReplanEvery = fullEvery }, new OracleLengthPredictor());
+        var h = new SimHarness(scheduler, Config with { MaxBatch = 4 });
+
+        h.Run(RandomMix(4, 200));
+
+        // The first re-plan prices everything (nothing is kept yet); then each run of `fullEvery` starts with a full one.
+        var (replans, kept) = scheduler.ReplanCounts;
+        Assert.InRange(kept, (replans - 1) / fullEvery * keptOfEach, ((replans - 1) / fullEvery * keptOfEach) + keptOfEach);
+    }
+
+    [Fact]
+    public void KeptPrices_Off_EveryReplanPricesEverything()
+    {
+        var scheduler = Create();
+        var h = new SimHarness(scheduler, Config with { MaxBatch = 4 });
+
+        h.Run(RandomMix(5, 100));
+
+        Assert.Equal(0, scheduler.ReplanCounts.KeptPrices);
+        Assert.True(scheduler.ReplanCounts.Replans > 10);
+    }
+
+    // Streams, calls and jobs-free throughput arriving faster than a 4-sequence batch drains them, with deadlines from
+    // hopeless to loose, so requests change tiers, get shed by the slot schedule and are preempted.
+    private static List<RequestSpec> RandomMix(int seed, int count)
+    {
+        var rng = new Random(seed);
+        return [.. Enumerable.Range(1, count).Select(i => rng.Next(2) == 0
+            ? TempoTestKit.Latency(i, rng.Next(4, 200), rng.Next(1, 40), arrival: i * 0.006, ttft: 0.05 + rng.NextDouble(), tbt: 0.01 + (0.1 * rng.NextDouble()))
+            : Throughput(i, i * 0.006, output: rng.Next(1, 60), deadlineS: 0.2 + (6 * rng.NextDouble())))];
+    }
+
+    [Theory]
     [InlineData(true, new long[] { 1, 2, 3 })]
     [InlineData(false, new long[] { 1, 3, 2 })]
     public void SlotShed_WithoutABacklog_KeepsItsUrgencyPlace(bool keepPlace, long[] firstTokenOrder)

@@ -93,6 +93,16 @@ public sealed record SelectEdfOptions
     /// </summary>
     public int ReplanSteps { get; init; } = 4;
 
+    /// <summary>
+    /// How far the pricing basis (step costs, their spread, the count bonus; <see cref="PricingBasis"/>) may drift,
+    /// relatively, before a re-plan prices every live request again. Within it, a re-plan prices only what moved, as the
+    /// steps between re-plans do, and re-runs the selection on the kept prices. 0 prices everything at every re-plan.
+    /// </summary>
+    public double ReplanDrift { get; init; }
+
+    /// <summary>At least every this many re-plans price every live request, whatever the drift (kept prices age with the clock too).</summary>
+    public int FullReplanEvery { get; init; } = 8;
+
     /// <summary>Throws <see cref="ArgumentException"/> on an invalid value.</summary>
     public void Validate()
     {
@@ -101,9 +111,9 @@ public sealed record SelectEdfOptions
             throw new ArgumentException("tempo quantiles must be in (0, 1)");
         }
 
-        if (!(MarginSigmas >= 0) || !(GapMarginSpreads >= 0) || !(InitialStepS > 0) || MaxPreemptionsPerStep < 0 || ReplanSteps < 1)
+        if (!(MarginSigmas >= 0) || !(GapMarginSpreads >= 0) || !(InitialStepS > 0) || MaxPreemptionsPerStep < 0 || ReplanSteps < 1 || !(ReplanDrift >= 0) || FullReplanEvery < 1)
         {
-            throw new ArgumentException("tempo margin, initial step time and preemption limit must be non-negative (step time positive, re-plan interval at least one step)");
+            throw new ArgumentException("tempo margin, initial step time and preemption limit must be non-negative (step time positive, re-plan interval and full re-plan period at least one)");
         }
     }
 }

@@ -49,11 +49,23 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
     // The waiting queue's head in order as the last re-plan saw it, and the queued requests priced since, which are all
     // the requests whose order key may have changed: between them they give the head of the queue without ranking it.
     private readonly List<(EngineRequest Request, int Stamp)> _waitingHead = [];
+    private readonly List<(EngineRequest Request, int Stamp)> _mergedHead = [];
     private readonly List<EngineRequest> _repriced = [];
     private readonly Ranking _head;
     private bool _waitingHeadWhole;
     private long _replans;
     private long _evaluation;
+
+    // A re-plan within the drift tolerance keeps the prices of queued requests that did not move: the basis every kept
+    // price was computed from, the re-plans since everything was priced, and the queued requests priced safe (tier 0),
+    // which the slot schedule judges afresh at every re-plan.
+    private PricingBasis _basis;
+    private int _replansSinceFull;
+    private List<EngineRequest> _safe = [];
+    private List<EngineRequest> _safeNext = [];
+    private long _safeMark;
+    private bool _keptPrices;
+    private long _keptPriceReplans;
 
     public SelectEdfScheduler(string name, SelectEdfOptions options, ILengthPredictor predictor, StepCostPrior? prior = null, int tokenBudget = 0)
         : this(name, Validated(options), predictor, prior, tokenBudget, new UrgencyThenValue(options))
@@ -78,6 +90,12 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
 
     /// <summary>Whether the last <see cref="IScheduler.Plan"/> ran the whole selection (for the decision-cost benchmark).</summary>
     internal bool LastPlanReplanned { get; private set; }
+
+    /// <summary>Re-plans run so far (when the steps between re-plans keep anything), and how many of them kept prices.</summary>
+    internal (long Replans, long KeptPrices) ReplanCounts => (_replans, _keptPriceReplans);
+
+    /// <summary>Test hook: check every waiting head read from the kept one against a ranking of the whole queue (slow).</summary>
+    internal bool VerifyWaitingHead { get; init; }
 
     /// <summary>The step-cost estimates in use.</summary>
     internal StepTimeModel StepTime => _time;
@@ -220,11 +238,22 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
 
         _stepsUntilReplan = _options.ReplanSteps;
         var now = view.NowS;
+        var bonus = Bonus();
+        var basis = PricingBasis.Of(_time, bonus);
+        _keptPrices = MayKeepPrices(basis);
+        if (_keptPrices)
+        {
+            _keptPriceReplans++;
+            ReplanMoved(view);
+            return;
+        }
+
+        _basis = basis;
+        _replansSinceFull = 0;
         _live.Clear();
         _live.AddRange(view.Running);
         _live.AddRange(view.Waiting);
         _live.AddRange(view.Swapped);
-        var bonus = _options.CountBonus && _valueCount > 0 ? _valueSum / _valueCount : 0;
         // _live holds the runners first, then the queued (waiting and swapped) requests.
         var running = view.Running.Count;
         var anyAtRisk = false;
@@ -248,12 +277,111 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
         // length bound) than the batch can hold. A request at risk alone, or a runner that outgrew its estimate, is
         // not load (measured: switching on any request at risk cost up to 8% SLO goodput against EDF at moderate
         // load), and neither is a single shed in a burst (SlotSchedule.Backlogged says what that cost).
+        _safe.Clear();
+        for (var i = running; i < _live.Count; i++)
+        {
+            if (StateOf(_live[i]).Tier == 0)
+            {
+                _safe.Add(_live[i]);
+            }
+        }
+
         SelectBySlots(view, now);
-        _order.Overloaded = _options.BacklogOverload ? _slots.Backlogged(queuedAtRisk, _lastShedS) : _slots.Overloaded(queuedAtRisk, _lastShedS);
+        _order.Overloaded = IsOverloaded(queuedAtRisk);
         if (_options.ReplanSteps > 1)
         {
             RememberReplan(view);
         }
+    }
+
+    private double Bonus() => _options.CountBonus && _valueCount > 0 ? _valueSum / _valueCount : 0;
+
+    private bool IsOverloaded(int queuedAtRisk) =>
+        _options.BacklogOverload ? _slots.Backlogged(queuedAtRisk, _lastShedS) : _slots.Overloaded(queuedAtRisk, _lastShedS);
+
+    // Whether this re-plan may keep the prices of queued requests that did not move: only when the steps between
+    // re-plans keep them too (the structures that tell what moved exist), the selection runs, and the basis is close
+    // to the one everything was last priced on, within a bounded number of re-plans.
+    private bool MayKeepPrices(PricingBasis basis)
+    {
+        if (!(_options.ReplanDrift > 0) || !_options.Select || _options.ReplanSteps == 1 || _replans == 0)
+        {
+            return false;
+        }
+
+        return ++_replansSinceFull < _options.FullReplanEvery && basis.DriftFrom(_basis, _options.MarginSigmas) <= _options.ReplanDrift;
+    }
+
+    // A re-plan on kept prices: what moved is priced as between re-plans; the safe queue (last re-plan's safe requests
+    // that still are, and those priced safe since) is list-scheduled again and overload judged again; the waiting
+    // head is merged from the kept one and the requests whose order key may have changed.
+    private void ReplanMoved(SchedulerView view)
+    {
+        var now = view.NowS;
+        EvaluateMoved(view);
+
+        // Shedding judges every live request at a re-plan.
+        _live.Clear();
+        _live.AddRange(view.Running);
+        _live.AddRange(view.Waiting);
+        _live.AddRange(view.Swapped);
+
+        var mark = ++_safeMark;
+        _safeNext.Clear();
+        KeepSafe(_safe, mark);
+        KeepSafe(_repriced, mark);
+        (_safe, _safeNext) = (_safeNext, _safe);
+        _safeNext.Clear();
+
+        // Every queued request carries the tier of its last pricing, so the ones at risk are the queued ones not safe.
+        var queuedAtRisk = view.Waiting.Count + view.Swapped.Count - _safe.Count;
+        SelectBySlots(view, now);
+        var wasOverloaded = _order.Overloaded;
+        _order.Overloaded = IsOverloaded(queuedAtRisk);
+        RememberMovedReplan(view, mark, rerank: wasOverloaded != _order.Overloaded);
+    }
+
+    // Adds the queued requests of `requests` last priced safe to the next safe list, once, with the slot verdict cleared.
+    private void KeepSafe(List<EngineRequest> requests, long mark)
+    {
+        foreach (var r in requests)
+        {
+            var s = StateOf(r);
+            if (s.PricedTier == 0 && s.SafeMark != mark && r.State is RequestState.Waiting or RequestState.Swapped)
+            {
+                s.SafeMark = mark;
+                s.Tier = 0;
+                s.ShedForSlot = false;
+                _safeNext.Add(r);
+            }
+        }
+    }
+
+    // The waiting head after a re-plan on kept prices. A waiting request outside the kept head whose key did not change
+    // ranks below every kept entry whose key did not change either; the safe requests' keys may have changed with
+    // their slot verdict, and the requests priced since with their price. So merging the unchanged kept entries with
+    // those gives the exact head as long as the unchanged kept entries: it shrinks until the queue is ranked again.
+    private void RememberMovedReplan(SchedulerView view, long mark, bool rerank)
+    {
+        _replans++;
+        var kept = 0;
+        foreach (var (r, stamp) in _waitingHead)
+        {
+            var s = StateOf(r);
+            kept += r.State == RequestState.Waiting && s.Stamp == stamp && s.SafeMark != mark ? 1 : 0;
+        }
+
+        var headLength = WaitingHeadLength(view.Config);
+        if (rerank || (!_waitingHeadWhole && kept < headLength))
+        {
+            RankWaitingHead(view, KeptHeadFactor * headLength);
+        }
+        else
+        {
+            MergeWaitingHead(view.NowS, mark, _waitingHeadWhole ? int.MaxValue : kept);
+        }
+
+        _repriced.Clear();
     }
 
     // Remembers, after a re-plan, what the steps until the next one need to tell what moved.
@@ -261,14 +389,7 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
     {
         _replans++;
         _repriced.Clear();
-        _waitingHead.Clear();
-        var headLength = WaitingHeadLength(view.Config);
-        foreach (var r in SortedTop(view.Waiting, headLength))
-        {
-            _waitingHead.Add((r, StateOf(r).Stamp));
-        }
-
-        _waitingHeadWhole = view.Waiting.Count <= headLength;
+        RankWaitingHead(view, (_options.ReplanDrift > 0 ? KeptHeadFactor : 1) * WaitingHeadLength(view.Config));
         _arrived.Clear();
         _lastRunners.Clear();
         _lastRunners.AddRange(view.Running);
@@ -363,13 +484,10 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
         // Keys are read once per request (not per comparison) and are unique (submission order breaks ties), so any
         // sort gives this exact order.
         _queued.Clear();
-        for (var i = running.Count; i < _live.Count; i++)
+        foreach (var r in _safe)
         {
-            var s = StateOf(_live[i]);
-            if (s.Tier == 0)
-            {
-                _queued.Add(new Candidate(s.LatestStartS, _live[i].Sequence, _live[i], s));
-            }
+            var s = StateOf(r);
+            _queued.Add(new Candidate(s.LatestStartS, r.Sequence, r, s));
         }
 
         _queued.Sort();
@@ -382,6 +500,75 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
                 s.ShedForSlot = true;
             }
         }
+    }
+
+    // The new waiting head: the kept entries whose keys did not change, already in order, merged with the changed ones
+    // (priced again since, or safe) ranked among themselves, up to `length` entries.
+    private void MergeWaitingHead(double now, long mark, int length)
+    {
+        _head.Reset(int.MaxValue, now);
+        foreach (var r in _repriced)
+        {
+            if (r.State == RequestState.Waiting && StateOf(r).SafeMark != mark)
+            {
+                _head.Offer(r);
+            }
+        }
+
+        foreach (var r in _safe)
+        {
+            if (r.State == RequestState.Waiting)
+            {
+                _head.Offer(r);
+            }
+        }
+
+        _mergedHead.Clear();
+        var changed = 0;
+        var changedCount = _head.Count;
+        foreach (var (r, stamp) in _waitingHead)
+        {
+            var s = StateOf(r);
+            if (r.State != RequestState.Waiting || s.Stamp != stamp || s.SafeMark == mark)
+            {
+                continue;
+            }
+
+            var key = KeyedRequest.Of(r, _order.KeyOf(r, now));
+            while (changed < changedCount && _mergedHead.Count < length && KeyedRequest.Of(_head[changed], _order.KeyOf(_head[changed], now)).CompareTo(key) < 0)
+            {
+                _mergedHead.Add((_head[changed], StateOf(_head[changed]).Stamp));
+                changed++;
+            }
+
+            if (_mergedHead.Count == length)
+            {
+                break;
+            }
+
+            _mergedHead.Add((r, stamp));
+        }
+
+        for (; changed < changedCount && _mergedHead.Count < length; changed++)
+        {
+            _mergedHead.Add((_head[changed], StateOf(_head[changed]).Stamp));
+        }
+
+        _waitingHead.Clear();
+        _waitingHead.AddRange(_mergedHead);
+        _mergedHead.Clear();
+    }
+
+    // Ranks the waiting queue's first `length` requests as the head later steps merge from.
+    private void RankWaitingHead(SchedulerView view, int length)
+    {
+        _waitingHead.Clear();
+        foreach (var r in SortedTop(view.Waiting, length))
+        {
+            _waitingHead.Add((r, StateOf(r).Stamp));
+        }
+
+        _waitingHeadWhole = view.Waiting.Count <= length;
     }
 
     private void AddQueued(List<EngineRequest> requests)
@@ -399,6 +586,10 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
     // have been admitted or priced again since the re-plan.
     private static int WaitingHeadLength(EngineConfig engine) => (2 * engine.MaxBatch) + 2;
 
+    // Re-plans on kept prices merge the head instead of ranking the queue, and each one shortens it by what was
+    // admitted or priced again: ranking a longer head lets it last several re-plans.
+    private const int KeptHeadFactor = 4;
+
     /// <inheritdoc />
     /// <remarks>
     /// Between re-plans only the requests priced since the last one can have a new order key (the overload flag that
@@ -408,15 +599,21 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
     /// </remarks>
     protected override IReadOnlyList<EngineRequest> WaitingTop(SchedulerView view, int count)
     {
-        if (LastPlanReplanned)
+        if (LastPlanReplanned && !_keptPrices)
         {
             return base.WaitingTop(view, count);
         }
 
+        // The kept entries are in order among themselves, so only the first `count` still valid can be in the head.
         _head.Reset(count, view.NowS);
         var kept = 0;
         foreach (var (r, stamp) in _waitingHead)
         {
+            if (kept == count)
+            {
+                break;
+            }
+
             if (r.State == RequestState.Waiting && StateOf(r).Stamp == stamp)
             {
                 _head.Offer(r);
@@ -434,6 +631,15 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
             if (r.State == RequestState.Waiting)
             {
                 _head.Offer(r);
+            }
+        }
+
+        if (VerifyWaitingHead)
+        {
+            var ranked = base.WaitingTop(view, count);
+            if (!ranked.SequenceEqual(_head))
+            {
+                throw new InvalidOperationException($"kept waiting head [{string.Join(", ", _head.Select(r => r.Id))}] differs from the ranked queue [{string.Join(", ", ranked.Select(r => r.Id))}] at {view.NowS:0.###} s");
             }
         }
 
@@ -524,6 +730,7 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
         // latency stream on pace stays feasible however long it may run: its per-token deadline is what binds.
         var risky = spec.Class != RequestClass.Latency && now + worst > deadline;
         s.Tier = dead ? 2 : risky || s.SloLost ? 1 : 0;
+        s.PricedTier = s.Tier;
         s.Stamp++;
         s.PricedIn = _evaluation;
 
@@ -566,6 +773,15 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
             {
                 _lastShedS = now;
                 s.Tier = 3;
+
+                // Its order key moved without a pricing: mark it moved, so that a waiting head read from the kept
+                // one offers it under its new key instead of trusting its old place.
+                s.Stamp++;
+                if (s.RepricedAfterReplan != _replans)
+                {
+                    s.RepricedAfterReplan = _replans;
+                    _repriced.Add(r);
+                }
                 budget.Drop(r, SloShedding.Detail(r.Spec.Class == RequestClass.Latency
                     ? $"the first token cannot arrive within the {r.Spec.Slo.TtftS * 1000:0.#} ms TTFT"
                     : $"the answer cannot be finished within the {r.Spec.Slo.DeadlineS:0.###} s deadline"));
@@ -658,6 +874,12 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
         public int FeasibilityTotal { get; set; }
 
         public int Tier { get; set; }
+
+        /// <summary>The tier the last pricing gave, before the slot schedule's verdict.</summary>
+        public int PricedTier { get; set; }
+
+        /// <summary>The re-plan on kept prices that last listed this request as safe.</summary>
+        public long SafeMark { get; set; }
 
         /// <summary>Counts pricings, so a tier-change entry made before the latest one is recognised as stale.</summary>
         public int Stamp { get; set; }
