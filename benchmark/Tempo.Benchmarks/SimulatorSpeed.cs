@@ -2,7 +2,6 @@ using System.Globalization;
 
 using Tempo.Core;
 using Tempo.Scheduling;
-using Tempo.Scheduling.Gain.SelectEdf;
 using Tempo.Simulation;
 using Tempo.Simulation.Profiles;
 using Tempo.Workloads;
@@ -12,8 +11,7 @@ namespace Tempo.Benchmarks;
 /// <summary>
 /// Wall time and simulated engine steps per second of a 3,000-arrival mixed run, per policy (best of 5), and the
 /// bytes the simulation allocates per engine step. Policy names after the command limit the run to those policies
-/// (for profiling one of them); <c>tempo~D</c> is <c>tempo</c> re-planning on kept prices within a drift of D, and
-/// <c>tempo~D/F</c> also prices everything at least every F re-plans.
+/// (for profiling one of them), with <c>tempo</c>'s re-plan settings as <see cref="PolicyVariant"/> reads them.
 /// </summary>
 internal static class SimulatorSpeed
 {
@@ -28,7 +26,7 @@ internal static class SimulatorSpeed
         var runs = policies.Count == 0 ? PolicyRegistry.All.Select(p => p.Name).ToList() : policies;
         foreach (var policy in runs)
         {
-            var (info, select) = Variant(policy);
+            var (info, select) = PolicyVariant.Parse(policy);
 
             var best = double.MaxValue;
             long steps = 0;
@@ -55,18 +53,5 @@ internal static class SimulatorSpeed
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"| {policy} | {steps:N0} | {best:0.000} | {steps / best:N0} | {workload.Requests.Count / best:N0} | {bytes / (double)steps:N0} | {bytes / 1e6:0.0} |"));
         }
-    }
-
-    private static (PolicyInfo Info, SelectEdfOptions? Select) Variant(string policy)
-    {
-        if (policy.Split('~') is not [var name, var drift])
-        {
-            return (PolicyRegistry.Get(policy), null);
-        }
-
-        var parts = drift.Split('/');
-        var select = SelectEdfOptions.Default with { ReplanDrift = double.Parse(parts[0], CultureInfo.InvariantCulture) };
-        select = parts.Length > 1 ? select with { FullReplanEvery = int.Parse(parts[1], CultureInfo.InvariantCulture) } : select;
-        return (PolicyRegistry.Get(name), select);
     }
 }

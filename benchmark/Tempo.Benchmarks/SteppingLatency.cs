@@ -48,10 +48,9 @@ internal static class SteppingLatency
         const int timedSteps = 3_000;
         var profile = CostProfile.Default;
 
-        // `tempo@N`: tempo with its whole selection every N steps (plain `tempo`: its default). When only some steps
-        // re-plan, those and the normal steps are also reported apart.
-        var (name, replanSteps) = policy.Split('@') is [var n, var every] ? (n, int.Parse(every, CultureInfo.InvariantCulture)) : (policy, (int?)null);
-        var info = PolicyRegistry.Get(name);
+        // `tempo@N`, `tempo~D`: tempo with other re-plan settings (PolicyVariant). When only some steps re-plan, those
+        // and the normal steps are also reported apart.
+        var (info, select) = PolicyVariant.Parse(policy);
         var config = profile.ToEngineConfig(32, info.DefaultTokenBudget);
         var workload = WorkloadCatalog.Create("mixed", new WorkloadOptions { Requests = live + 20_000, Seed = 7, Rate = 6 }).Requests
             .Where(r => r.Class != RequestClass.Collective).ToList();
@@ -61,7 +60,7 @@ internal static class SteppingLatency
             Predictor = LengthPredictors.Create("fixed"),
             Seed = 7,
             TrueJobGraphs = JobGraphs.FromRequests(workload),
-            SelectEdf = replanSteps is { } steps ? SelectEdfOptions.Default with { ReplanSteps = steps } : null,
+            SelectEdf = select,
         }));
         var clock = new VirtualClock();
         var engine = new EngineCore(config, timed, new CostModel(profile).CreateExecutor(clock), clock);

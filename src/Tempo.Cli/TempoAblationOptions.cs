@@ -17,8 +17,8 @@ internal static class TempoAblationOptions
     private static readonly Option<bool> Jit = new("--jit") { Description = "jitserve: just-in-time bandwidth (defer requests ahead of their SLO pace)" };
     private static readonly Option<string?> Without = new("--tempo-without") { Description = "tempo: turn mechanisms off (select, urgency, prefill, bonus, online, lost-gain, backlog, keep-place, gap-chunks, prefill-order) or on (+preempt) for ablations, a comma list" };
     private static readonly Option<int?> SelectEvery = new("--tempo-replan-steps") { Description = "tempo: run the whole selection every N steps, pricing only what moved in between (default 4; 1: every step)" };
-    private static readonly Option<double?> ReplanDrift = new("--tempo-replan-drift") { Description = "tempo: re-plan on kept prices while step costs and the count bonus drift less than this fraction, pricing only what moved (0: price everything at every re-plan)" };
-    private static readonly Option<int?> FullReplanEvery = new("--tempo-full-replan-every") { Description = "tempo: with --tempo-replan-drift, price everything at least every N re-plans" };
+    private static readonly Option<double?> ReplanDrift = new("--tempo-replan-drift") { Description = "tempo: re-plan on kept prices while step costs and the count bonus drift less than this fraction, pricing only what moved (default 0.1; 0: price everything at every re-plan)" };
+    private static readonly Option<int?> FullReplanEvery = new("--tempo-full-replan-every") { Description = "tempo: with --tempo-replan-drift, price everything at least every N re-plans (default 64)" };
     private static readonly Option<double?> GapMargin = new("--tempo-gap-margin") { Description = "tempo: how many times its typical relative error a step may overrun and keep running streams on pace (default 3)" };
     private static readonly Option<bool> NoTopUp = new("--no-collective-top-up") { Description = "jitserve: disable the collective bandwidth top-up (A′)" };
 

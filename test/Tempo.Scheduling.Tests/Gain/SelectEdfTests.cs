@@ -204,7 +204,7 @@ public class SelectEdfSchedulerTests
     [Fact]
     public void KeptPrices_Off_EveryReplanPricesEverything()
     {
-        var scheduler = Create();
+        var scheduler = Create(SelectEdfOptions.Default with { ReplanDrift = 0 });
         var h = new SimHarness(scheduler, Config with { MaxBatch = 4 });
 
         h.Run(RandomMix(5, 100));

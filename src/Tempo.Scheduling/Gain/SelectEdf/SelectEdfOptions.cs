@@ -96,12 +96,14 @@ public sealed record SelectEdfOptions
     /// <summary>
     /// How far the pricing basis (step costs, their spread, the count bonus; <see cref="PricingBasis"/>) may drift,
     /// relatively, before a re-plan prices every live request again. Within it, a re-plan prices only what moved, as the
-    /// steps between re-plans do, and re-runs the selection on the kept prices. 0 prices everything at every re-plan.
+    /// steps between re-plans do, and re-runs the selection on the kept prices. 0 prices everything at every re-plan;
+    /// 0.1 (the default, with <see cref="FullReplanEvery"/> 64) decided as well on the workload matrix and simulates
+    /// about 2.8× faster in deep overload (docs/BENCHMARKS.md §27).
     /// </summary>
-    public double ReplanDrift { get; init; }
+    public double ReplanDrift { get; init; } = 0.1;
 
     /// <summary>At least every this many re-plans price every live request, whatever the drift (kept prices age with the clock too).</summary>
-    public int FullReplanEvery { get; init; } = 8;
+    public int FullReplanEvery { get; init; } = 64;
 
     /// <summary>Throws <see cref="ArgumentException"/> on an invalid value.</summary>
     public void Validate()
