@@ -29,6 +29,9 @@ public class SimulateCommandTests
     [InlineData("--step-noise", "-0.1", "--step-noise must be a coefficient of variation")]
     [InlineData("--step-noise", "NaN", "--step-noise must be a coefficient of variation")]
     [InlineData("--tempo-gap-margin", "-1", "tempo options")]
+    [InlineData("--tempo-replan-drift", "-0.1", "re-plan drift must be a finite non-negative fraction")]
+    [InlineData("--tempo-replan-drift", "NaN", "re-plan drift must be a finite non-negative fraction")]
+    [InlineData("--tempo-full-replan-every", "0", "full re-plan period at least one re-plan")]
     public void Simulate_ImpossibleOption_OneLineErrorAndExitCode2(string option, string value, string expected)
     {
         var (exit, stdout, stderr) = CliRunner.Run(["simulate", .. (option == "--requests" ? FastAnySize : Fast), option, value]);

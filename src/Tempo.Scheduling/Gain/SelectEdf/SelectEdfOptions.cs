@@ -113,9 +113,14 @@ public sealed record SelectEdfOptions
             throw new ArgumentException("tempo quantiles must be in (0, 1)");
         }
 
-        if (!(MarginSigmas >= 0) || !(GapMarginSpreads >= 0) || !(InitialStepS > 0) || MaxPreemptionsPerStep < 0 || ReplanSteps < 1 || !(ReplanDrift >= 0) || FullReplanEvery < 1)
+        if (!(MarginSigmas >= 0) || !(GapMarginSpreads >= 0) || !(InitialStepS > 0) || MaxPreemptionsPerStep < 0 || ReplanSteps < 1)
         {
-            throw new ArgumentException("tempo margin, initial step time and preemption limit must be non-negative (step time positive, re-plan interval and full re-plan period at least one)");
+            throw new ArgumentException("tempo margin, initial step time and preemption limit must be non-negative (step time positive, re-plan interval at least one step)");
+        }
+
+        if (!(ReplanDrift >= 0) || double.IsInfinity(ReplanDrift) || FullReplanEvery < 1)
+        {
+            throw new ArgumentException("tempo re-plan drift must be a finite non-negative fraction and the full re-plan period at least one re-plan");
         }
     }
 }
