@@ -32,6 +32,10 @@ public class SimulateCommandTests
     [InlineData("--tempo-replan-drift", "-0.1", "re-plan drift must be a finite non-negative fraction")]
     [InlineData("--tempo-replan-drift", "NaN", "re-plan drift must be a finite non-negative fraction")]
     [InlineData("--tempo-full-replan-every", "0", "full re-plan period at least one re-plan")]
+    [InlineData("--tempo-replan-drift", "1e400", "re-plan drift must be a finite non-negative fraction")]
+    [InlineData("--tempo-replan-drift", "ten", "ten")]
+    [InlineData("--tempo-full-replan-every", "99999999999", "99999999999")]
+    [InlineData("--tempo-full-replan-every", "-3", "full re-plan period at least one re-plan")]
     public void Simulate_ImpossibleOption_OneLineErrorAndExitCode2(string option, string value, string expected)
     {
         var (exit, stdout, stderr) = CliRunner.Run(["simulate", .. (option == "--requests" ? FastAnySize : Fast), option, value]);

@@ -48,8 +48,8 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
 
     // The waiting queue's head in order as the last re-plan saw it, and the queued requests priced since, which are all
     // the requests whose order key may have changed: between them they give the head of the queue without ranking it.
-    private readonly List<(EngineRequest Request, int Stamp)> _waitingHead = [];
-    private readonly List<(EngineRequest Request, int Stamp)> _mergedHead = [];
+    private List<(EngineRequest Request, int Stamp)> _waitingHead = [];
+    private List<(EngineRequest Request, int Stamp)> _mergedHead = [];
     private readonly List<EngineRequest> _repriced = [];
     private readonly Ranking _head;
     private bool _waitingHeadWhole;
@@ -243,6 +243,7 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
         _keptPrices = MayKeepPrices(basis);
         if (_keptPrices)
         {
+            _replansSinceFull++;
             _keptPriceReplans++;
             ReplanMoved(view);
             return;
@@ -250,10 +251,7 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
 
         _basis = basis;
         _replansSinceFull = 0;
-        _live.Clear();
-        _live.AddRange(view.Running);
-        _live.AddRange(view.Waiting);
-        _live.AddRange(view.Swapped);
+        CollectLive(view);
         // _live holds the runners first, then the queued (waiting and swapped) requests.
         var running = view.Running.Count;
         var anyAtRisk = false;
@@ -294,6 +292,15 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
         }
     }
 
+    // Every live request into _live: the runners first, then the queued (waiting and swapped) ones.
+    private void CollectLive(SchedulerView view)
+    {
+        _live.Clear();
+        _live.AddRange(view.Running);
+        _live.AddRange(view.Waiting);
+        _live.AddRange(view.Swapped);
+    }
+
     private double Bonus() => _options.CountBonus && _valueCount > 0 ? _valueSum / _valueCount : 0;
 
     private bool IsOverloaded(int queuedAtRisk) =>
@@ -309,7 +316,7 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
             return false;
         }
 
-        return ++_replansSinceFull < _options.FullReplanEvery && basis.DriftFrom(_basis, _options.MarginSigmas) <= _options.ReplanDrift;
+        return _replansSinceFull + 1 < _options.FullReplanEvery && basis.DriftFrom(_basis, _options.MarginSigmas) <= _options.ReplanDrift;
     }
 
     // A re-plan on kept prices: what moved is priced as between re-plans; the safe queue (last re-plan's safe requests
@@ -321,10 +328,7 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
         EvaluateMoved(view);
 
         // Shedding judges every live request at a re-plan.
-        _live.Clear();
-        _live.AddRange(view.Running);
-        _live.AddRange(view.Waiting);
-        _live.AddRange(view.Swapped);
+        CollectLive(view);
 
         var mark = ++_safeMark;
         _safeNext.Clear();
@@ -367,8 +371,7 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
         var kept = 0;
         foreach (var (r, stamp) in _waitingHead)
         {
-            var s = StateOf(r);
-            kept += r.State == RequestState.Waiting && s.Stamp == stamp && s.SafeMark != mark ? 1 : 0;
+            kept += KeptUnchanged(r, stamp, mark) ? 1 : 0;
         }
 
         var headLength = WaitingHeadLength(view.Config);
@@ -446,11 +449,7 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
 
             Price(r, now, bonus, view.Config);
             _live.Add(r);
-            if (s.RepricedAfterReplan != _replans)
-            {
-                s.RepricedAfterReplan = _replans;
-                _repriced.Add(r);
-            }
+            ListRepriced(r, s);
 
             if (s.NextChangeS < double.PositiveInfinity)
             {
@@ -526,19 +525,20 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
         _mergedHead.Clear();
         var changed = 0;
         var changedCount = _head.Count;
+        var next = changedCount > 0 ? Keyed(_head[0], now) : default;
         foreach (var (r, stamp) in _waitingHead)
         {
-            var s = StateOf(r);
-            if (r.State != RequestState.Waiting || s.Stamp != stamp || s.SafeMark == mark)
+            if (!KeptUnchanged(r, stamp, mark))
             {
                 continue;
             }
 
-            var key = KeyedRequest.Of(r, _order.KeyOf(r, now));
-            while (changed < changedCount && _mergedHead.Count < length && KeyedRequest.Of(_head[changed], _order.KeyOf(_head[changed], now)).CompareTo(key) < 0)
+            var key = Keyed(r, now);
+            while (changed < changedCount && _mergedHead.Count < length && next.CompareTo(key) < 0)
             {
-                _mergedHead.Add((_head[changed], StateOf(_head[changed]).Stamp));
+                _mergedHead.Add((next.Request, StateOf(next.Request).Stamp));
                 changed++;
+                next = changed < changedCount ? Keyed(_head[changed], now) : default;
             }
 
             if (_mergedHead.Count == length)
@@ -554,10 +554,19 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
             _mergedHead.Add((_head[changed], StateOf(_head[changed]).Stamp));
         }
 
-        _waitingHead.Clear();
-        _waitingHead.AddRange(_mergedHead);
+        (_waitingHead, _mergedHead) = (_mergedHead, _waitingHead);
         _mergedHead.Clear();
     }
+
+    // A kept head entry still waiting whose order key has not changed since it was ranked: not priced again (the stamp)
+    // and not safe at this re-plan (its slot verdict may have moved it).
+    private static bool KeptUnchanged(EngineRequest r, int stamp, long mark)
+    {
+        var s = StateOf(r);
+        return r.State == RequestState.Waiting && s.Stamp == stamp && s.SafeMark != mark;
+    }
+
+    private KeyedRequest Keyed(EngineRequest r, double now) => KeyedRequest.Of(r, _order.KeyOf(r, now));
 
     // Ranks the waiting queue's first `length` requests as the head later steps merge from.
     private void RankWaitingHead(SchedulerView view, int length)
@@ -569,6 +578,16 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
         }
 
         _waitingHeadWhole = view.Waiting.Count <= length;
+    }
+
+    // Lists a request whose order key changed since the last re-plan, once per re-plan.
+    private void ListRepriced(EngineRequest r, State s)
+    {
+        if (s.RepricedAfterReplan != _replans)
+        {
+            s.RepricedAfterReplan = _replans;
+            _repriced.Add(r);
+        }
     }
 
     private void AddQueued(List<EngineRequest> requests)
@@ -777,11 +796,8 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
                 // Its order key moved without a pricing: mark it moved, so that a waiting head read from the kept
                 // one offers it under its new key instead of trusting its old place.
                 s.Stamp++;
-                if (s.RepricedAfterReplan != _replans)
-                {
-                    s.RepricedAfterReplan = _replans;
-                    _repriced.Add(r);
-                }
+                ListRepriced(r, s);
+
                 budget.Drop(r, SloShedding.Detail(r.Spec.Class == RequestClass.Latency
                     ? $"the first token cannot arrive within the {r.Spec.Slo.TtftS * 1000:0.#} ms TTFT"
                     : $"the answer cannot be finished within the {r.Spec.Slo.DeadlineS:0.###} s deadline"));
