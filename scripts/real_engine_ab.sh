@@ -5,6 +5,7 @@
 # (each a folder with the tempo executable, e.g. from dotnet build src/Tempo.Cli -c Release -o DIR at two commits).
 # A_ARGS and B_ARGS add server options to one side, so one build can be compared with itself under another setting,
 # e.g. A=DIR B=DIR B_ARGS="--tempo-without gap-chunks". Each server writes its step trace (tempo replay reads it).
+# RATE sets the arrival rate (default 3/s).
 # Needs the model and QRF that scripts/real_engine.sh wrote (MODEL, QRF). Writes docs/results/real-engine-ab/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,7 +26,7 @@ for step in "A 1" "B 1" "B 2" "A 2"; do
     --step-log "$out/trace-$1-run$2.jsonl" "${extra[@]}" > "$out/serve-$1-run$2.log" 2>&1 &
   pid=$!
   for _ in $(seq 1 150); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.2; done
-  "$build/tempo" bench --url "http://127.0.0.1:$port" --workload mixed --requests 120 --length-scale 0.25 --seed 42 --rate 3 --prompt-ids \
+  "$build/tempo" bench --url "http://127.0.0.1:$port" --workload mixed --requests 120 --length-scale 0.25 --seed 42 --rate "${RATE:-3}" --prompt-ids \
     --label "tempo-$1" --format csv > "$out/summary-tempo-$1-run$2.csv" 2>/dev/null
   kill -TERM "$pid"; wait "$pid" || true
   port=$((port + 1))
