@@ -327,7 +327,7 @@ internal static class BenchCommand
 
         if (r.RetriedOnFreshConnection > 0)
         {
-            err.WriteLine($"note: {r.RetriedOnFreshConnection} sends failed on a keep-alive connection the server had closed and were sent again on a fresh connection");
+            err.WriteLine($"note: {r.RetriedOnFreshConnection} sends lost their connection before any response (a keep-alive connection the server had closed, usually) and were sent again on a fresh connection");
         }
 
         if (r.DelayedByLimit > 0)

@@ -38,8 +38,8 @@ public sealed record BenchResult
     public required int BeyondDuration { get; init; }
 
     /// <summary>
-    /// Calls whose first send failed on a stale keep-alive connection before reaching the server and were sent once
-    /// more on a fresh connection (their outcome is the retry's).
+    /// Calls whose first send lost its connection before any response (usually a keep-alive connection the server had
+    /// closed) and were sent once more on a fresh connection (their outcome is the retry's).
     /// </summary>
     public int RetriedOnFreshConnection { get; init; }
 

@@ -24,8 +24,8 @@ internal sealed record CallObservation(
     int? UsagePromptTokens)
 {
     /// <summary>
-    /// The first send failed on a stale keep-alive connection before reaching the server and this is the outcome of
-    /// the one retry on a fresh connection.
+    /// The first send lost its connection before any response and this is the outcome of the one retry on a fresh
+    /// connection.
     /// </summary>
     public bool Retried { get; init; }
 

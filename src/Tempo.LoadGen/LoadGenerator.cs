@@ -64,11 +64,9 @@ public sealed class LoadGenerator(HttpMessageHandler? handler = null, TimeProvid
         ConnectCallback = ConnectAsync,
     };
 
-    // A plain TCP connect that marks the request which caused it, so a failed send can tell a stale pooled
-    // connection (retry) from a fresh one (a real failure).
+    // A plain TCP connect with Nagle off: token chunks are small, and a delayed request would delay its first token.
     private static async ValueTask<Stream> ConnectAsync(SocketsHttpConnectionContext context, CancellationToken token)
     {
-        context.InitialRequestMessage.Options.Set(OpenAiCall.OpenedConnection, true);
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         try
         {

@@ -13,16 +13,16 @@ namespace Tempo.LoadGen;
 /// Never throws for server or network trouble: every outcome is a <see cref="CallObservation"/>.
 /// </summary>
 /// <remarks>
-/// A send that fails on a reused keep-alive connection before any response arrived (the server had closed it while
-/// advertising keep-alive) is sent once more on <paramref name="fresh"/>, whose connections are never reused, and the
-/// observation says so (<see cref="CallObservation.Retried"/>): the request never reached the server, so it is not
-/// a failure of the server's, but it is counted apart so nothing is hidden.
+/// A send on the pooled client that fails with a connection error before any response arrived is sent once more on
+/// <paramref name="fresh"/>, whose connections are never reused, and the observation says so
+/// (<see cref="CallObservation.Retried"/>). The usual cause is a keep-alive connection the server had closed, so the
+/// request never reached it. Which connection a send went out on cannot be told from here: the connection pool hands
+/// a new connection to whichever request waits for one, not to the request that opened it (measured against
+/// llama.cpp's server at 5 requests/s: every such failure was marked as sent on its own new connection, and every
+/// retry succeeded). A failure on the fresh connection is final. Retries are counted apart, so nothing is hidden.
 /// </remarks>
 internal sealed class OpenAiCall(HttpClient http, HttpClient fresh, BenchOptions options, string model, string jobTag, Func<double> now)
 {
-    /// <summary>Set on a request by the connection callback when the request opened its own connection.</summary>
-    public static readonly HttpRequestOptionsKey<bool> OpenedConnection = new("tempo.opened-connection");
-
     private const int MaxErrorBodyChars = 200;
 
     private readonly Uri _uri = ServerUrl.Combine(options.BaseUrl, RequestBody.PathOf(options.Endpoint));
@@ -35,7 +35,7 @@ internal sealed class OpenAiCall(HttpClient http, HttpClient fresh, BenchOptions
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(runToken, timeout.Token);
         var firstSendS = now();
         var first = await SendOnceAsync(http, spec, body, firstSendS, timeout, runToken, linked.Token).ConfigureAwait(false);
-        if (!first.StaleConnection)
+        if (!first.FailedBeforeResponse)
         {
             return first.Observation;
         }
@@ -45,7 +45,7 @@ internal sealed class OpenAiCall(HttpClient http, HttpClient fresh, BenchOptions
         return retry.Observation with { Retried = true };
     }
 
-    private async Task<(CallObservation Observation, bool StaleConnection)> SendOnceAsync(HttpClient client, RequestSpec spec, byte[] body, double firstSendS, CancellationTokenSource timeout, CancellationToken runToken, CancellationToken token)
+    private async Task<(CallObservation Observation, bool FailedBeforeResponse)> SendOnceAsync(HttpClient client, RequestSpec spec, byte[] body, double firstSendS, CancellationTokenSource timeout, CancellationToken runToken, CancellationToken token)
     {
         var sendS = firstSendS;
         HttpRequestMessage? sent = null;
@@ -109,7 +109,7 @@ internal sealed class OpenAiCall(HttpClient http, HttpClient fresh, BenchOptions
         catch (HttpRequestException e)
         {
             var (kind, detail) = Classify(e);
-            return (CallObservation.Failed(sendS, now(), kind, detail), IsStaleConnection(sent, e));
+            return (CallObservation.Failed(sendS, now(), kind, detail), IsConnectionLost(sent, e));
         }
         catch (IOException e)
         {
@@ -118,12 +118,11 @@ internal sealed class OpenAiCall(HttpClient http, HttpClient fresh, BenchOptions
     }
 
     /// <summary>
-    /// True when a send failed before any response and on a connection it did not open itself: a pooled keep-alive
-    /// connection the server had already closed, so the request never reached the server.
+    /// True when a send failed before any response because its connection was lost (not refused): a pooled keep-alive
+    /// connection the server had closed, the usual case, or one it closed at once.
     /// </summary>
-    private static bool IsStaleConnection(HttpRequestMessage? request, HttpRequestException e) =>
+    private static bool IsConnectionLost(HttpRequestMessage? request, HttpRequestException e) =>
         request is not null
-        && !(request.Options.TryGetValue(OpenedConnection, out var opened) && opened)
         && e.HttpRequestError is HttpRequestError.ConnectionError or HttpRequestError.ResponseEnded
         && e.InnerException is not SocketException { SocketErrorCode: SocketError.ConnectionRefused };
 

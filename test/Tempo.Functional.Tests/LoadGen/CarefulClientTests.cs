@@ -51,10 +51,10 @@ public sealed class CarefulClientTests
     }
 
     [Fact]
-    public async Task SendFailingOnAReusedConnection_IsRetriedOnceAndCountedApart()
+    public async Task SendFailingBeforeAnyResponse_IsRetriedOnceOnAFreshConnectionAndCountedApart()
     {
         await using var server = await FakeOpenAiServer.StartAsync();
-        using var handler = new StaleFirstSend(new SocketsHttpHandler { UseProxy = false }, opensConnection: false);
+        using var handler = new FailingSends(new SocketsHttpHandler { UseProxy = false }, failuresPerRequest: 1);
 
         var result = await new LoadGenerator(handler).RunAsync(Specs.Of(Specs.Latency(1, 0, output: 3), Specs.Latency(2, 0.01, output: 4)), Specs.Options(server.Url));
 
@@ -65,26 +65,31 @@ public sealed class CarefulClientTests
     }
 
     [Fact]
-    public async Task SendFailingOnItsOwnNewConnection_IsAFailureNotRetried()
+    public async Task SendFailingOnTheFreshConnectionToo_IsAFailure_AndNotRetriedAgain()
     {
         await using var server = await FakeOpenAiServer.StartAsync();
-        using var handler = new StaleFirstSend(new SocketsHttpHandler { UseProxy = false }, opensConnection: true);
+        using var handler = new FailingSends(new SocketsHttpHandler { UseProxy = false }, failuresPerRequest: 5);
 
         var result = await new LoadGenerator(handler).RunAsync(Specs.Of(Specs.Latency(1, 0, output: 3)), Specs.Options(server.Url));
 
         var r = Assert.Single(result.Records);
         Assert.Equal(FinishReason.Aborted, r.Reason);
-        Assert.Equal(0, result.RetriedOnFreshConnection);
+        Assert.Equal(1, result.RetriedOnFreshConnection);
         Assert.Equal(1, result.ErrorsByKind["connection error"]);
+        Assert.Equal(2, handler.Attempts); // the first send and one retry
+        Assert.Empty(server.Served);
     }
 
     /// <summary>
-    /// Fails the first send of every generation request the way a closed keep-alive connection does (a connection error
-    /// before any response), optionally marking it as sent on a connection the request opened itself.
+    /// Fails the first <c>failuresPerRequest</c> sends of every generation request the way a lost connection does (a
+    /// connection error before any response).
     /// </summary>
-    private sealed class StaleFirstSend(HttpMessageHandler inner, bool opensConnection) : DelegatingHandler(inner)
+    private sealed class FailingSends(HttpMessageHandler inner, int failuresPerRequest) : DelegatingHandler(inner)
     {
-        private readonly HashSet<string> _failed = [];
+        private readonly Dictionary<string, int> _failed = [];
+
+        /// <summary>Generation requests sent, failed or not.</summary>
+        public int Attempts { get; private set; }
 
         protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
         {
@@ -93,13 +98,11 @@ public sealed class CarefulClientTests
                 var body = await request.Content!.ReadAsStringAsync(cancellationToken);
                 lock (_failed)
                 {
-                    if (_failed.Add(body))
+                    Attempts++;
+                    var failed = _failed.GetValueOrDefault(body);
+                    if (failed < failuresPerRequest)
                     {
-                        if (opensConnection)
-                        {
-                            request.Options.Set(OpenAiCall.OpenedConnection, true);
-                        }
-
+                        _failed[body] = failed + 1;
                         throw new HttpRequestException(HttpRequestError.ConnectionError, "An error occurred while sending the request.", new IOException("connection reset by peer"));
                     }
                 }
