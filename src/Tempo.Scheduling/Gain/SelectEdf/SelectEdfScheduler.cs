@@ -417,7 +417,7 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
     private void EvaluateMoved(SchedulerView view)
     {
         var now = view.NowS;
-        var bonus = _options.CountBonus && _valueCount > 0 ? _valueSum / _valueCount : 0;
+        var bonus = Bonus();
         _live.Clear();
         _live.AddRange(view.Running);
         AddQueued(_lastRunners); // preempted since the last step
