@@ -45,11 +45,11 @@ def main(folder):
                   f"{r['jobs_met']}/{r['jobs']} |")
         if "tempo" in at and len(at) > 1:
             others = {t: r for t, r in at.items() if t != "tempo"}
-            gain_best = rate_best = max(others, key=lambda t: float(others[t]["service_goodput"]))
+            rate_best = max(others, key=lambda t: float(others[t]["service_goodput"]))
             slo_best = max(others, key=lambda t: float(others[t]["slo_goodput"]))
-            gain = float(at["tempo"]["service_goodput"]) / float(others[gain_best]["service_goodput"])
+            gain = float(at["tempo"]["service_goodput"]) / float(others[rate_best]["service_goodput"])
             slo = float(at["tempo"]["slo_goodput"]) / float(others[slo_best]["slo_goodput"])
-            print(f"\ntempo / best other: service goodput {gain:.2f}x ({gain_best}), SLO goodput {slo:.2f}x ({slo_best})")
+            print(f"\ntempo / best other: service goodput {gain:.2f}x ({rate_best}), SLO goodput {slo:.2f}x ({slo_best})")
 
             def total(r, key):
                 return float(r[key]) * float(r["duration_s"])
