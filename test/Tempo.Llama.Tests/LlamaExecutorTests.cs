@@ -63,6 +63,36 @@ public sealed class LlamaExecutorTests(TinyModel tiny)
     }
 
     [Fact]
+    public void Step_PerSequenceKvLayout_SameTokensWhateverOrderTheSchedulerListsRequests()
+    {
+        // The executor hands llama.cpp a step's tokens in sequence-id order (one micro-batch for a step of
+        // decodes); each request must still get its own tokens, whatever order the plan lists them in.
+        using var model = LlamaModel.Load(tiny.FilePath, threads: 2, contextSize: 512, LlamaKvLayout.PerSequence);
+        var config = model.EngineConfigFor(maxBatch: 4, tokenBudget: 64);
+
+        Dictionary<long, List<int>> RunListed(bool newestFirst)
+        {
+            using var executor = model.CreateExecutor(config);
+            var engine = new EngineCore(config, new ListedOrderScheduler(newestFirst), executor, new WallClock());
+            for (var i = 0; i < 4; i++)
+            {
+                engine.Submit(TinyModel.Spec(model, i, Prompts[i % 3], 6 + (3 * i)));
+            }
+
+            return TinyModel.RunToEnd(engine).Tokens;
+        }
+
+        var oldestFirst = RunListed(newestFirst: false);
+        var newestFirst = RunListed(newestFirst: true);
+
+        for (var i = 0; i < 4; i++)
+        {
+            Assert.Equal(6 + (3 * i), oldestFirst[i].Count);
+            Assert.Equal(oldestFirst[i], newestFirst[i]);
+        }
+    }
+
+    [Fact]
     public void Step_SameGreedyPromptTwice_SameTokens()
     {
         var first = Generate(TinyModel.Spec(Model, 1, Prompts[1], 16));
@@ -209,6 +239,27 @@ public sealed class LlamaExecutorTests(TinyModel tiny)
         var engine = new EngineCore(config, Sarathi(config), executor, new WallClock());
         engine.Submit(spec);
         return TinyModel.RunToEnd(engine);
+    }
+
+    /// <summary>Runs every request each step, listed by id (oldest or newest first); prompts fit one step.</summary>
+    private sealed class ListedOrderScheduler(bool newestFirst) : IScheduler
+    {
+        public string Name => "listed-order";
+
+        public StepPlan Plan(SchedulerView view)
+        {
+            var budget = view.NewBudget();
+            var all = view.Running.Concat(view.Waiting);
+            foreach (var r in newestFirst ? all.OrderByDescending(r => r.Id) : all.OrderBy(r => r.Id))
+            {
+                if (budget.MaxTokensFor(r) is > 0 and var n)
+                {
+                    budget.TrySchedule(r, n);
+                }
+            }
+
+            return budget.Build();
+        }
     }
 
     /// <summary>FCFS without chunking limits, which preempts one request once after it generated some tokens.</summary>
