@@ -44,7 +44,8 @@ for side in ${1:-A L}; do
   after=$(cpu_ticks "$server_pid")
   stop_server
   window=$(tail -1 "$name.csv" | cut -d, -f5)
-  decode8=$( [[ -f "$name.jsonl" ]] && python3 - "$name.jsonl" <<'PY'
+  decode8=n/a
+  [[ -f "$name.jsonl" ]] && decode8=$(python3 - "$name.jsonl" <<'PY'
 import json, statistics, sys
 steps = [s for s in map(json.loads, open(sys.argv[1])) if s.get("work")]
 full = [s["ms"] for s in steps if len(s["work"]) == 8 and all(w[0] == 1 for w in s["work"])]
@@ -52,6 +53,6 @@ print(f"{statistics.median(full):.1f} ms over {len(full)} steps" if full else "n
 PY
   )
   printf '%s run %d: window %.1f s, server CPU %.1f s, decode step of 8: %s (load %s)\n' "$side" "$run" "$window" \
-    "$(awk -v t="$((after - before))" -v hz="$(getconf CLK_TCK)" 'BEGIN { print t / hz }')" "${decode8:-n/a}" "$(cut -d' ' -f1 /proc/loadavg)"
+    "$(awk -v t="$((after - before))" -v hz="$(getconf CLK_TCK)" 'BEGIN { print t / hz }')" "$decode8" "$(cut -d' ' -f1 /proc/loadavg)"
   port=$((port + 1))
 done
