@@ -9,7 +9,7 @@ namespace Tempo.Llama;
 
 /// <summary>
 /// Runs engine steps on a real model: each <see cref="Execute"/> applies the step's KV moves, prompts every
-/// planned sequence with exactly its planned tokens, runs one forward pass (one <c>llama_decode</c>) and samples
+/// planned sequence with exactly its planned tokens (in sequence-id order), runs one forward pass (one <c>llama_decode</c>) and samples
 /// each sequence that completes its pending tokens. Every request is one LLamaSharp <see cref="Conversation"/>
 /// (one llama.cpp sequence) in a KV cache shared by all of them. Not thread-safe: one engine loop drives it.
 /// After an exception the executor is unusable.
@@ -181,8 +181,8 @@ public sealed class LlamaExecutor : IExecutor, IDisposable
     // With a slice of the KV cache per sequence, llama.cpp splits a batch into micro-batches of sequences whose ids
     // run consecutively in batch order (each micro-batch views a contiguous range of slices). Tokens added in the
     // scheduler's order break a step of 8 decodes into several micro-batches of one to three sequences, each a
-    // matrix-vector pass over every weight, which made decode steps about 50% slower at saturation. Sorted by
-    // sequence id, a step's decodes go in one micro-batch, as llama-server's slot loop adds them.
+    // matrix-vector pass over every weight: decode steps of 8 took 1.6-1.7x as long at saturation (docs/BENCHMARKS.md
+    // §29.1). Sorted by sequence id, a step's decodes go in one micro-batch, as llama-server's slot loop adds them.
     private void PromptInSequenceOrder(IReadOnlyList<BatchEntry> entries)
     {
         _ordered.Clear();
