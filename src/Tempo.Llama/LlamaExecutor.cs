@@ -9,8 +9,8 @@ namespace Tempo.Llama;
 
 /// <summary>
 /// Runs engine steps on a real model: each <see cref="Execute"/> applies the step's KV moves, prompts every
-/// planned sequence with exactly its planned tokens (in sequence-id order), runs one forward pass (one <c>llama_decode</c>) and samples
-/// each sequence that completes its pending tokens. Every request is one LLamaSharp <see cref="Conversation"/>
+/// planned sequence with exactly its planned tokens (in sequence-id order), runs one forward pass (one
+/// <c>llama_decode</c>) and samples each sequence that completes its pending tokens. Every request is one LLamaSharp <see cref="Conversation"/>
 /// (one llama.cpp sequence) in a KV cache shared by all of them. Not thread-safe: one engine loop drives it.
 /// After an exception the executor is unusable.
 /// </summary>
