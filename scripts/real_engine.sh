@@ -50,13 +50,12 @@ port_of() { # target: each target has its own port, so one server's closing conn
 serve() { # target log
   port=$(port_of "$1")
   if [[ "$1" == llama-server ]]; then
-    # 8 parallel slots over 16,384 cells (2,048 each, like tempo's per-sequence layout); n_batch 256 = the token budget.
-    "$llama_server" -m "$model" -t "$threads" -c 16384 -np 8 -b 256 -ub 256 --host 127.0.0.1 --port "$port" > "$2" 2>&1 &
+    start_llama_server "$llama_server" "$model" "$threads" "$port" "$2"
   else
     $tempo serve --model "$model" --policy "$1" --max-batch 8 --token-budget 256 --ctx-size 16384 --kv-layout per-sequence \
       --threads "$threads" --predictor qrf --predictor-model "$out/qrf.model" --port "$port" --stats-interval-s 0 > "$2" 2>&1 &
+    server_pid=$!
   fi
-  server_pid=$!
   wait_healthy "$port"
 }
 

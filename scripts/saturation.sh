@@ -26,7 +26,7 @@ for side in ${1:-A L}; do
   run=$((run + 1))
   name="$out/$side-run$run"
   if [[ "$side" == L ]]; then
-    "${LLAMA_SERVER:?set LLAMA_SERVER to run L}" -m "$model" -t 1 -c 16384 -np 8 -b 256 -ub 256 --host 127.0.0.1 --port "$port" > "$name.log" 2>&1 &
+    start_llama_server "${LLAMA_SERVER:?set LLAMA_SERVER to run L}" "$model" 1 "$port" "$name.log"
     bench=${A:?set A to a tempo build}/tempo
   else
     build=${!side:?set $side to a tempo build}
@@ -34,9 +34,9 @@ for side in ${1:-A L}; do
     # shellcheck disable=SC2086 # the assignments are several words on purpose
     env ${!env_name:-} "$build/tempo" serve --model "$model" --policy sarathi --max-batch 8 --token-budget 256 --ctx-size 16384 \
       --kv-layout per-sequence --threads 1 --port "$port" --stats-interval-s 0 --step-log "$name.jsonl" > "$name.log" 2>&1 &
+    server_pid=$!
     bench=$build/tempo
   fi
-  server_pid=$!
   wait_healthy "$port"
   before=$(cpu_ticks "$server_pid")
   "$bench" bench --url "http://127.0.0.1:$port" --workload mixed --requests 120 --length-scale 0.25 --seed 42 --rate 50 \

@@ -10,8 +10,8 @@ namespace Tempo.Llama;
 /// <summary>
 /// Runs engine steps on a real model: each <see cref="Execute"/> applies the step's KV moves, prompts every
 /// planned sequence with exactly its planned tokens (in sequence-id order), runs one forward pass (one
-/// <c>llama_decode</c>) and samples each sequence that completes its pending tokens. Every request is one LLamaSharp <see cref="Conversation"/>
-/// (one llama.cpp sequence) in a KV cache shared by all of them. Not thread-safe: one engine loop drives it.
+/// <c>llama_decode</c>) and samples each sequence that completes its pending tokens. Every request is one LLamaSharp
+/// <see cref="Conversation"/> (one llama.cpp sequence) in a KV cache shared by all of them. Not thread-safe: one engine loop drives it.
 /// After an exception the executor is unusable.
 /// </summary>
 public sealed class LlamaExecutor : IExecutor, IDisposable
@@ -23,7 +23,7 @@ public sealed class LlamaExecutor : IExecutor, IDisposable
     private readonly BatchedExecutor _executor;
     private readonly Dictionary<EngineRequest, Sequence> _sequences = new(ReferenceEqualityComparer.Instance);
     private readonly List<EngineRequest> _ended = [];
-    private readonly List<(Conversation Conversation, BatchEntry Entry)> _ordered = [];
+    private readonly List<(Sequence Sequence, BatchEntry Entry)> _ordered = [];
     private readonly int _batchSize;
     private readonly int _sequenceLimit;
     private LLamaToken[] _chunk = new LLamaToken[64];
@@ -188,17 +188,18 @@ public sealed class LlamaExecutor : IExecutor, IDisposable
         _ordered.Clear();
         foreach (var e in entries)
         {
-            _ordered.Add((OpenConversation(e), e));
+            _ordered.Add((Open(e), e));
         }
 
-        _ordered.Sort(static (a, b) => ((int)a.Conversation.ConversationId).CompareTo((int)b.Conversation.ConversationId));
-        foreach (var (conversation, e) in _ordered)
+        _ordered.Sort(static (a, b) => ((int)a.Sequence.Conversation!.ConversationId).CompareTo((int)b.Sequence.Conversation!.ConversationId));
+        foreach (var (s, e) in _ordered)
         {
-            Prompt(conversation, e);
+            Prompt(s, e);
         }
     }
 
-    private Conversation OpenConversation(BatchEntry e)
+    // The request's sequence, with a conversation (a sequence id) from its first step on.
+    private Sequence Open(BatchEntry e)
     {
         var s = StateOf(e.Request);
         if (s.Conversation is null)
@@ -212,12 +213,12 @@ public sealed class LlamaExecutor : IExecutor, IDisposable
             s.Conversation = _executor.Create();
         }
 
-        return s.Conversation;
+        return s;
     }
 
-    private void Prompt(Conversation conversation, BatchEntry e)
+    private void Prompt(Sequence s, BatchEntry e)
     {
-        var s = _sequences[e.Request];
+        var conversation = s.Conversation!;
         if (conversation.TokenCount != e.ContextBefore)
         {
             throw new InvalidOperationException($"{e.Request}: the cache holds {conversation.TokenCount} tokens but the engine expects {e.ContextBefore}");
