@@ -10,6 +10,7 @@ public static class Program
     {
         var root = new RootCommand("Tempo: SLO-aware LLM serving. Compare schedulers by service gain in a calibrated simulator.");
         root.Subcommands.Add(SimulateCommand.Create());
+        root.Subcommands.Add(BoundCommand.Create());
         root.Subcommands.Add(PredictorCommand.Create());
         root.Subcommands.Add(MakeModelCommand.Create());
         root.Subcommands.Add(ServeCommand.Create());

@@ -14,7 +14,7 @@ namespace Tempo.Cli;
 /// <summary><c>tempo simulate</c>: compare policies on a workload in the discrete-event simulator.</summary>
 internal static class SimulateCommand
 {
-    private static readonly Option<string> WorkloadOption = new("--workload", "-w")
+    internal static readonly Option<string> WorkloadOption = new("--workload", "-w")
     {
         Description = $"built-in workload ({string.Join(", ", WorkloadCatalog.Names.Select(n => n.Name))}) or a .jsonl/.csv file",
         DefaultValueFactory = _ => "mixed",
@@ -25,25 +25,25 @@ internal static class SimulateCommand
         Description = "comma-separated policies (default: every registered policy)",
     };
 
-    private static readonly Option<string> RatesOption = new("--rates", "-r")
+    internal static readonly Option<string> RatesOption = new("--rates", "-r")
     {
         Description = "comma-separated offered loads in top-level arrivals/s (for traces: the rescaled mean rate)",
         DefaultValueFactory = _ => SimulateSettings.DefaultRates,
     };
 
-    private static readonly Option<int> RequestsOption = new("--requests", "-n")
+    internal static readonly Option<int> RequestsOption = new("--requests", "-n")
     {
         Description = "top-level arrivals per run (a collective job counts once)",
         DefaultValueFactory = _ => SimulateSettings.DefaultRequests,
     };
 
-    private static readonly Option<string> ProfileOption = new("--profile")
+    internal static readonly Option<string> ProfileOption = new("--profile")
     {
         Description = "cost profile: built-in name (llama3.1-8b-a100, llama3.1-8b-h100) or a profile JSON file",
         DefaultValueFactory = _ => "llama3.1-8b-a100",
     };
 
-    private static readonly Option<int> MaxBatchOption = new("--max-batch")
+    internal static readonly Option<int> MaxBatchOption = new("--max-batch")
     {
         Description = "maximum sequences per step",
         DefaultValueFactory = _ => 32,
@@ -54,7 +54,7 @@ internal static class SimulateCommand
         Description = "tokens per step (default: each policy's own, 512 chunked / 8192 for vllm)",
     };
 
-    private static readonly Option<int> SeedOption = new("--seed")
+    internal static readonly Option<int> SeedOption = new("--seed")
     {
         Description = "seed for workloads and policies; same seed, same results",
         DefaultValueFactory = _ => 42,
@@ -71,13 +71,13 @@ internal static class SimulateCommand
         DefaultValueFactory = _ => "table",
     };
 
-    private static readonly Option<string> ArrivalOption = new("--arrival")
+    internal static readonly Option<string> ArrivalOption = new("--arrival")
     {
         Description = "arrival process of synthetic workloads: reference (artifact's Poisson-ms), poisson, gamma",
         DefaultValueFactory = _ => "reference",
     };
 
-    private static readonly Option<double> CvOption = new("--cv")
+    internal static readonly Option<double> CvOption = new("--cv")
     {
         Description = "coefficient of variation of gamma arrivals (bursty when > 1)",
         DefaultValueFactory = _ => 2.0,
