@@ -28,10 +28,15 @@ if [[ ! -d "$dest/.git" ]]; then
 fi
 
 echo "== building llama-server in $dest/build (commit $(git -C "$dest" rev-parse --short HEAD))" >&2
-# Not GGML_NATIVE: on this machine's virtual CPU a native build takes the AMX kernels, and the server dies with an
-# illegal instruction in its warm-up run. AVX2 and AVX-512 are the kernels LLamaSharp's CPU backend picks here too.
+# Not GGML_NATIVE: on one of this machine's virtual CPUs (a Xeon) a native build takes the AMX kernels, and the server
+# dies with an illegal instruction in its warm-up run. AVX2, and AVX-512 where the CPU has it, are the kernels
+# LLamaSharp's CPU backend picks too. The CPU under the same VM has changed between sessions (an AMD EPYC without
+# AVX-512 also runs it), so AVX-512 is asked for only when /proc/cpuinfo lists it.
+avx512=OFF
+grep -qw avx512f /proc/cpuinfo && avx512=ON
+echo "== AVX-512: $avx512" >&2
 cmake -S "$dest" -B "$dest/build" -DCMAKE_BUILD_TYPE=Release -DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=OFF \
   -DLLAMA_BUILD_EXAMPLES=OFF -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON \
-  -DGGML_AVX512=ON >/dev/null
+  -DGGML_AVX512="$avx512" >/dev/null
 cmake --build "$dest/build" --target llama-server -j "$(nproc)" >/dev/null
 echo "$dest/build/bin/llama-server"
