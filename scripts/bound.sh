@@ -16,4 +16,4 @@ run() { # family seed args...
   dotnet src/Tempo.Cli/bin/Release/net10.0/tempo.dll bound "$@" --requests "$n" --seed "$seed" --format csv 2>/dev/null > "$out/$family-s$seed.csv"
 }
 each_cell run
-python3 scripts/bound_ratios.py "$out" "$matrix"
+python3 scripts/bound_ratios.py "$out" "$matrix" | tee "$out/ratios.md"
