@@ -29,12 +29,25 @@ public class BoundCommandTests
     [InlineData("--workload", "no-such-workload", "unknown workload")]
     public void Bound_ImpossibleOption_OneLineErrorAndExitCode2(string option, string value, string expected)
     {
-        var (exit, stdout, stderr) = CliRunner.Run(["bound", "--requests", "20", option, value]);
+        var (exit, stdout, stderr) = CliRunner.Run(["bound", "--requests", "20", "--rates", "8", option, value]);
 
         Assert.Equal(2, exit);
         Assert.Equal(string.Empty, stdout);
-        var line = Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        var line = Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries), l => l.StartsWith("tempo: error:", StringComparison.Ordinal));
         Assert.Contains(expected, line);
+        Assert.DoesNotContain("   at ", stderr);
+    }
+
+    [Fact]
+    public void Bound_WorkloadTooLargeToBound_OneLineErrorAndExitCode2()
+    {
+        var (exit, stdout, stderr) = CliRunner.Run(["bound", "--requests", "20000", "--rates", "8"]);
+
+        Assert.Equal(2, exit);
+        Assert.Equal(string.Empty, stdout);
+        Assert.Contains("tempo: error:", stderr);
+        Assert.Contains("use fewer requests", stderr);
+        Assert.DoesNotContain("   at ", stderr);
     }
 
     private static double Num(string s) => double.Parse(s, CultureInfo.InvariantCulture);

@@ -56,12 +56,20 @@ public static class GainBound
 
         var prices = StepCostPlane.Under(model, maxBatch, tokenBudget, planes);
         var results = new (double Gain, double Met, double Duration)[prices.Count];
-        Parallel.For(0, prices.Count, k =>
+        try
         {
-            var pricing = new WorkPricing(model, prices[k], tokenBudget);
-            var units = WorkUnits.Of(workload, pricing, weights, model.Profile.MaxModelLen);
-            results[k] = (Fill(GainPieces(units, pricing, weights)), Fill(SloPieces(units, pricing)), Makespan(units));
-        });
+            Parallel.For(0, prices.Count, k =>
+            {
+                var pricing = new WorkPricing(model, prices[k], tokenBudget);
+                var units = WorkUnits.Of(workload, pricing, weights, model.Profile.MaxModelLen);
+                results[k] = (Fill(GainPieces(units, pricing, weights)), Fill(SloPieces(units, pricing)), Makespan(units));
+            });
+        }
+        catch (AggregateException e) when (e.InnerExceptions.All(x => x is ArgumentException))
+        {
+            // Every plane fails the same way on a workload too large to bound: one clear error, not one per plane.
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw();
+        }
 
         var best = 0;
         for (var k = 1; k < results.Length; k++)

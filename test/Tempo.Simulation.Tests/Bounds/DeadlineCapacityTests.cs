@@ -45,6 +45,16 @@ public class DeadlineCapacityTests
     }
 
     [Fact]
+    public void New_TooManyIntervals_ClearErrorBeforeAllocating()
+    {
+        var times = Enumerable.Range(0, 10_000).Select(i => (double)i).ToList();
+
+        var e = Assert.Throws<ArgumentException>(() => new DeadlineCapacity(times, times.Select(t => t + 0.5)));
+
+        Assert.Contains("use fewer requests", e.Message);
+    }
+
+    [Fact]
     public void Place_RandomPieces_WhatIsPlacedMeetsEveryDeadlineAndNoShortPieceCouldTakeMore()
     {
         var pieces = Gen.Select(Gen.Int[0, 20], Gen.Int[1, 10], Gen.Double[0.1, 4]).Array[1, 12];
