@@ -83,7 +83,8 @@ public static class GainBound
     /// <summary>The most value the pieces can earn on a <see cref="DeadlineCapacity"/>: densest first, each as far as it fits.</summary>
     internal static double Fill(IReadOnlyList<Piece> pieces)
     {
-        var usable = pieces.Where(p => p.Value > 0 && p.DeadlineS > p.ReleaseS).ToList();
+        // The verdicts accept work up to ServiceGain.Tolerance late, so the windows do too.
+        var usable = pieces.Where(p => p.Value > 0 && p.DeadlineS > p.ReleaseS).Select(p => p with { DeadlineS = p.DeadlineS + ServiceGain.Tolerance }).ToList();
         if (usable.Count == 0)
         {
             return 0;
