@@ -5,6 +5,7 @@ using System.Text;
 using Spectre.Console;
 
 using Tempo.Core;
+using Tempo.Reports;
 using Tempo.Simulation.Bounds;
 using Tempo.Simulation.Profiles;
 using Tempo.Workloads;
@@ -102,7 +103,7 @@ internal static class BoundCommand
         var csv = new StringBuilder("workload,rate,requests,service_gain_bound,slo_met_bound,duration_lower_s,service_goodput_bound,slo_goodput_bound,decode_ms_per_token,prefill_ms_per_token\n");
         foreach (var (rate, name, requests, b) in rows)
         {
-            csv.AppendLine(string.Join(',', name, Num(rate), requests.ToString(CultureInfo.InvariantCulture), Num(b.ServiceGain), Num(b.SloMet), Num(b.DurationS), Num(b.ServiceGoodput), Num(b.SloGoodput), Num(b.Plane.DecodeS * 1000), Num(b.Plane.PrefillS * 1000)));
+            csv.AppendLine(string.Join(',', CsvText.Field(name), Num(rate), requests.ToString(CultureInfo.InvariantCulture), Num(b.ServiceGain), Num(b.SloMet), Num(b.DurationS), Num(b.ServiceGoodput), Num(b.SloGoodput), Num(b.Plane.DecodeS * 1000), Num(b.Plane.PrefillS * 1000)));
         }
 
         return csv.ToString();

@@ -2,9 +2,16 @@ using System.Text;
 
 namespace Tempo.Reports;
 
-/// <summary>Reading the CSV files Tempo writes (RFC 4180 quoting: separators, doubled quotes and line breaks inside quotes).</summary>
+/// <summary>Reading and quoting the CSV files Tempo writes (RFC 4180: separators, doubled quotes and line breaks inside quotes).</summary>
 public static class CsvText
 {
+    /// <summary>A text field, quoted (RFC 4180) when it holds a separator, a quote or a line break.</summary>
+    public static string Field(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        return text.AsSpan().IndexOfAny(",\"\r\n") < 0 ? text : "\"" + text.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
+    }
+
     /// <summary>
     /// The lines of <paramref name="text"/>, each split into fields. A trailing carriage return is dropped from the
     /// last field of a line; a last line without a line break is kept.

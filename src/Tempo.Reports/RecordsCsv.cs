@@ -27,7 +27,7 @@ public static class RecordsCsv
         foreach (var run in runs)
         {
             var verdicts = RequestVerdict.Of(run.Records, run.Weights);
-            var policy = Field(run.Policy);
+            var policy = CsvText.Field(run.Policy);
             var rate = run.Rate.ToString("R", CultureInfo.InvariantCulture);
             for (var i = 0; i < run.Records.Count; i++)
             {
@@ -62,7 +62,7 @@ public static class RecordsCsv
         sb.Append(inv, $"{r.E2eS:R},");
         sb.Append(MaxGap(r.TokenTimesS) is { } gap ? gap.ToString("R", inv) : string.Empty).Append(',');
         sb.Append(inv, $"{r.Reason.ToString().ToLowerInvariant()},{(verdict.SloMet ? 1 : 0)},{verdict.Gain:R},");
-        sb.Append(Field(r.Detail ?? string.Empty)).Append('\n');
+        sb.Append(CsvText.Field(r.Detail ?? string.Empty)).Append('\n');
     }
 
     /// <summary>The longest gap between consecutive output tokens (what breaks a stream's TBT first); null below two tokens.</summary>
@@ -77,8 +77,4 @@ public static class RecordsCsv
 
         return max;
     }
-
-    /// <summary>A text field, quoted (RFC 4180) when it holds a separator, a quote or a line break.</summary>
-    private static string Field(string text) =>
-        text.AsSpan().IndexOfAny(",\"\r\n") < 0 ? text : "\"" + text.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
 }

@@ -155,7 +155,7 @@ public static class GainBound
                 var paced = s.OutputTokens <= 1 || pricing.StepMinS <= s.Slo.TbtS + ServiceGain.Tolerance;
                 if (paced && pricing.PrefillMinS(s.PromptTokens) <= s.Slo.TtftS + ServiceGain.Tolerance)
                 {
-                    pieces.Add(new Piece(u.ReleaseS, u.ReleaseS + s.Slo.TtftS + (Math.Max(0, s.OutputTokens - 1) * s.Slo.TbtS), u.WorkS, 1));
+                    pieces.Add(new Piece(u.ReleaseS, u.DeadlineS, u.WorkS, 1));
                 }
             }
             else if (u.MinTimeS <= u.DeadlineS - u.ReleaseS + ServiceGain.Tolerance)

@@ -38,8 +38,8 @@ internal static class WorkUnits
                 continue;
             }
 
-            var work = Work(r);
-            var minTime = MinTime(r);
+            var work = pricing.CallS(r.PromptTokens, r.OutputTokens);
+            var minTime = pricing.CallMinS(r.PromptTokens, r.OutputTokens);
             var gain = w.Of(r.PromptTokens, r.OutputTokens);
             units.Add(r.Class switch
             {
