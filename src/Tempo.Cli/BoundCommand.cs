@@ -60,15 +60,20 @@ internal static class BoundCommand
         }
 
         var planes = parse.GetValue(PlanesOption);
-        if (planes < 2)
+        if (planes is < 2 or > StepCostPlane.MaxCount)
         {
-            throw new CliUsageException($"--planes must be at least 2, got {planes}");
+            throw new CliUsageException($"--planes must be from 2 to {StepCostPlane.MaxCount}, got {planes}");
         }
 
         var workloadName = parse.GetValue(SimulateCommand.WorkloadOption)!;
         var rates = OptionParsing.PositiveNumbers(parse.GetValue(SimulateCommand.RatesOption)!, "--rates");
         var maxBatch = OptionParsing.Positive(parse.GetValue(SimulateCommand.MaxBatchOption), "--max-batch");
         var tokenBudget = OptionParsing.Positive(parse.GetValue(TokenBudgetOption), "--token-budget");
+        if (tokenBudget > StepCostPlane.MaxTokenBudget)
+        {
+            throw new CliUsageException($"--token-budget must be at most {StepCostPlane.MaxTokenBudget} for a bound, got {tokenBudget}");
+        }
+
         var options = WorkloadScaleOptions.Read(parse).Apply(new WorkloadOptions
         {
             Requests = OptionParsing.Positive(parse.GetValue(SimulateCommand.RequestsOption), "--requests"),

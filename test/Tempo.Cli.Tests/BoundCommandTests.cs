@@ -24,12 +24,18 @@ public class BoundCommandTests
 
     [Theory]
     [InlineData("--format", "json", "use table or csv")]
-    [InlineData("--planes", "1", "--planes must be at least 2")]
+    [InlineData("--planes", "1", "--planes must be from 2 to 32")]
+    [InlineData("--planes", "1000000", "--planes must be from 2 to 32")]
+    [InlineData("--planes", "many", "many")]
+    [InlineData("--token-budget", "1000000000", "--token-budget must be at most 16384")]
+    [InlineData("--max-batch", "-3", "--max-batch must be positive")]
+    [InlineData("--rates", "0", "must be positive")]
+    [InlineData("--slo-scale", "NaN", "--slo-scale")]
     [InlineData("--token-budget", "0", "--token-budget must be positive")]
     [InlineData("--workload", "no-such-workload", "unknown workload")]
     public void Bound_ImpossibleOption_OneLineErrorAndExitCode2(string option, string value, string expected)
     {
-        var (exit, stdout, stderr) = CliRunner.Run(["bound", "--requests", "20", "--rates", "8", option, value]);
+        var (exit, stdout, stderr) = CliRunner.Run(["bound", "--requests", "20", option, value]);
 
         Assert.Equal(2, exit);
         Assert.Equal(string.Empty, stdout);

@@ -17,6 +17,12 @@ namespace Tempo.Simulation.Bounds;
 /// <param name="PrefillS">Seconds per prefill token.</param>
 public readonly record struct StepCostPlane(double DecodeS, double PrefillS)
 {
+    /// <summary>Most planes <see cref="Under"/> computes: each one scans every step shape and bounds the workload once.</summary>
+    public const int MaxCount = 32;
+
+    /// <summary>Largest token budget <see cref="Under"/> scans (the cost model's dense table).</summary>
+    public const int MaxTokenBudget = 16_384;
+
     /// <summary>
     /// Valid prices under <paramref name="model"/> for steps of at most <paramref name="maxBatch"/> decodes and
     /// <paramref name="tokenBudget"/> tokens: the decode price runs from 0 to its largest valid value in
@@ -27,23 +33,18 @@ public readonly record struct StepCostPlane(double DecodeS, double PrefillS)
         ArgumentNullException.ThrowIfNull(model);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxBatch, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(tokenBudget, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(tokenBudget, MaxTokenBudget);
         ArgumentOutOfRangeException.ThrowIfLessThan(count, 2);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(count, MaxCount);
         var decodes = Math.Min(maxBatch, tokenBudget);
-        var stepMs = new double[decodes + 1, tokenBudget + 1];
         var fixedMs = model.IdleStepS * 1000;
-        for (var d = 0; d <= decodes; d++)
-        {
-            for (var p = 0; p + d <= tokenBudget; p++)
-            {
-                stepMs[d, p] = fixedMs + model.LinearMs(d + p) + model.DecodeAttentionMs(d, 0);
-            }
-        }
+        double StepMs(int d, int p) => fixedMs + model.LinearMs(d + p) + model.DecodeAttentionMs(d, 0);
 
-        // A decode-only step of d costs stepMs[d, 0], so no decode price may exceed the cheapest per-sequence cost.
+        // A decode-only step of d costs StepMs(d, 0), so no decode price may exceed the cheapest per-sequence cost.
         var maxDecodeMs = double.PositiveInfinity;
         for (var d = 1; d <= decodes; d++)
         {
-            maxDecodeMs = Math.Min(maxDecodeMs, stepMs[d, 0] / d);
+            maxDecodeMs = Math.Min(maxDecodeMs, StepMs(d, 0) / d);
         }
 
         var planes = new List<StepCostPlane>(count);
@@ -55,7 +56,7 @@ public readonly record struct StepCostPlane(double DecodeS, double PrefillS)
             {
                 for (var p = 1; p + d <= tokenBudget; p++)
                 {
-                    prefillMs = Math.Min(prefillMs, (stepMs[d, p] - (decodeMs * d)) / p);
+                    prefillMs = Math.Min(prefillMs, (StepMs(d, p) - (decodeMs * d)) / p);
                 }
             }
 
