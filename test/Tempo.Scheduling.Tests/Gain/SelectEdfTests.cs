@@ -84,6 +84,43 @@ public class SelectEdfSchedulerTests
         Assert.Equal(2, h.Records.Count);
     }
 
+    [Theory]
+    [InlineData(true, new long[] { 1, 3, 4, 2 })]
+    [InlineData(false, new long[] { 1, 2, 4, 3 })]
+    public void DeadWork_RunsLongestFirst_OnLeftoverCapacity(bool longestFirst, long[] firstTokenOrder)
+    {
+        // One slot, held first by the one feasible request; the other three cannot meet their deadlines even alone.
+        // Longest first starts the 60-token one, so the run ends after 1 + 60 + 30 + 5 tokens either way but no long
+        // request is left to run alone at the end; by value density the shortest (densest with its count bonus) goes first.
+        var h = new SimHarness(Create(SelectEdfOptions.Default with { DeadByLongest = longestFirst }), Config with { MaxBatch = 1 });
+
+        h.Run([
+            Throughput(1, 0, output: 10, deadlineS: 1),
+            Throughput(2, 0, output: 5, deadlineS: 0.01),
+            Throughput(3, 0, output: 60, deadlineS: 0.01),
+            Throughput(4, 0, output: 30, deadlineS: 0.01)]);
+
+        Assert.Equal(firstTokenOrder, h.FirstTokenOrder);
+    }
+
+    [Theory]
+    [InlineData(6, new long[] { 1, 3, 2 })]
+    [InlineData(1, new long[] { 1, 2, 3 })]
+    public void DeadWork_AJobCallIsTimedToItsJobsEnd(int stages, long[] firstTokenOrder)
+    {
+        // A 20-token job call against a 40-token request. As the first of six stages its job still has five stages
+        // to run, each reckoned as long as the job calls seen so far, so its chain is the longer and it goes first; as
+        // a job's only stage it is just itself and goes second. (By value density the shorter call would go first in both.)
+        var h = new SimHarness(Create(), Config with { MaxBatch = 1 });
+
+        h.Run([
+            Throughput(1, 0, output: 10, deadlineS: 1),
+            TempoTestKit.Throughput(2, prompt: 8, output: 40, deadline: 0.01),
+            TempoTestKit.Call(3, job: 7, stage: 0, stageCount: stages, prompt: 8, output: 20, jobDeadline: 0.01)]);
+
+        Assert.Equal(firstTokenOrder, h.FirstTokenOrder);
+    }
+
     [Fact]
     public void UrgentArrival_DisplacementOn_DisplacesADeadRunnerInTheSameStep()
     {

@@ -52,6 +52,13 @@ public sealed record SelectEdfOptions
     public bool LostStreamGain { get; init; } = true;
 
     /// <summary>
+    /// Serve SLO-dead work longest first (a job call by the typical time to its job's end): it runs only on leftover
+    /// capacity, and starting the longest first keeps the batch full to the end instead of leaving one long chain to
+    /// run alone after everything else. Off, dead work is ordered by value density like the rest.
+    /// </summary>
+    public bool DeadByLongest { get; init; } = true;
+
+    /// <summary>
     /// Keep each step short enough for the running streams: a step carries no more prefill tokens than fit before the
     /// next token of the tightest running stream that can still meet its SLO is due. Off, chunks fill the token budget.
     /// </summary>

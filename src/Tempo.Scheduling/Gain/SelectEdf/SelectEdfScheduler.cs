@@ -36,6 +36,9 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
     private double _valueSum;
     private long _valueCount;
 
+    // The typical output of a job call so far: what a later stage of a chain is reckoned to need.
+    private RunningMean _callTokens;
+
     // Between re-plans only what moved is priced again: requests that arrived or were runners since the last step,
     // and queued requests whose tier is due to change by the clock (a min-heap of those times, stamped so that a
     // request priced again since leaves its old entry behind).
@@ -106,8 +109,13 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
         var state = new State(_predictor.Predict(request.Spec));
         request.PolicyState = state;
         request.LengthBound = state.Posterior.QuantileAfter(0, _options.FeasibilityQuantile);
-        _valueSum += _weights.Of(request.PromptTokens, state.Posterior.QuantileAfter(0, _options.RankQuantile));
+        var typical = state.Posterior.QuantileAfter(0, _options.RankQuantile);
+        _valueSum += _weights.Of(request.PromptTokens, typical);
         _valueCount++;
+        if (request.Spec.Class == RequestClass.Collective)
+        {
+            _callTokens.Add(typical);
+        }
         if (_options.ReplanSteps > 1)
         {
             _arrived.Add(request);
@@ -741,6 +749,9 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
         s.DeadlineS = deadline;
         s.LatestStartS = latestStart;
         s.TypicalS = typical;
+        s.ChainS = spec.Class == RequestClass.Collective
+            ? typical + (Math.Max(0, spec.StageCount - 1 - spec.Stage) * _time.TimeFor(0, _callTokens.Mean, 0))
+            : typical;
         s.FirstTokenS = firstToken;
         s.DueS = due;
         s.DemandS = Math.Max(demand, 1e-9);
@@ -913,6 +924,9 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
 
         public double LatestStartS { get; set; }
 
+        // Typical time to the end of the request, or of its job's chain for a collective call (later stages as long).
+        public double ChainS { get; set; }
+
         public double DemandS { get; set; }
 
         /// <summary>Feasible on its own, but shed because no slot frees in time: displacing a runner would save it.</summary>
@@ -931,6 +945,20 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
     /// <c>tempo</c>'s order: by urgency (latest start first) while every live request is safely feasible; once the
     /// machine is overloaded, by value density. Tiers put feasible work before work at risk and lost work last.
     /// </summary>
+    private struct RunningMean
+    {
+        private double _sum;
+        private long _count;
+
+        public readonly double Mean => _count > 0 ? _sum / _count : 0;
+
+        public void Add(double x)
+        {
+            _sum += x;
+            _count++;
+        }
+    }
+
     private sealed class UrgencyThenValue(SelectEdfOptions options) : RequestOrder
     {
         /// <summary>Whether the last re-plan found the machine overloaded (set by the scheduler).</summary>
@@ -947,6 +975,11 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
             // on the mix at 4/s). Its shed verdict still counts toward the backlog.
             var tier = s.ShedForSlot && !Overloaded && options.SlotShedKeepsPlace ? 0 : s.Tier;
             var (primary, secondary) = SlotSchedule.OrderKey(tier, s.LatestStartS, s.Density, Overloaded || !options.UrgencyOrder);
+            if (tier == 2 && options.DeadByLongest)
+            {
+                secondary = -s.ChainS;
+            }
+
             return new(primary, secondary);
         }
     }
