@@ -2,12 +2,18 @@
 by cell: SLO goodput and service goodput of the second over the first. Prints the mean and range over all cells and
 every cell that moved by more than 2%. With --by-family, prints instead one Markdown row per workload family: the
 range and mean of both ratios, and of the run's duration and of the requests that met their SLO (so a goodput that
-moved with the window can be told from one that moved with what was served).
+moved with the window can be told from one that moved with what was served). With --summary LABEL, prints one
+Markdown row for the ablation table of scripts/ablation.sh: the mean and range of both ratios and the family whose
+mean SLO ratio is furthest from 1.
 
-usage: python3 scripts/tempo_cells.py [--by-family] BEFORE_DIR AFTER_DIR"""
+usage: python3 scripts/tempo_cells.py [--by-family | --summary LABEL] BEFORE_DIR AFTER_DIR"""
 import collections,csv,glob,os,sys,statistics
-args=[a for a in sys.argv[1:] if a!="--by-family"]
-by_family="--by-family" in sys.argv[1:]
+argv=sys.argv[1:]
+by_family="--by-family" in argv
+label=None
+if "--summary" in argv:
+    i=argv.index("--summary"); label=argv[i+1]; del argv[i:i+2]
+args=[a for a in argv if a!="--by-family"]
 base,new=args
 slo=[];gain=[];rows=[]
 for f in sorted(glob.glob(base+"/*.csv")):
@@ -19,6 +25,12 @@ for f in sorted(glob.glob(base+"/*.csv")):
         s=ratio("slo_goodput"); g=ratio("service_goodput")
         slo.append(s);gain.append(g)
         rows.append((os.path.basename(f)[:-4],rate,s,g,ratio("duration_s"),met(n[rate])/met(b[rate]) if met(b[rate]) else 1.0))
+if label is not None:
+    fam=collections.defaultdict(list)
+    for r in rows: fam[r[0].rsplit("-s",1)[0]].append(r[2])
+    worst=max(fam,key=lambda k:abs(statistics.mean(fam[k])-1))
+    print(f"| {label} | {statistics.mean(slo):.3f} ({min(slo):.3f}–{max(slo):.3f}) | {statistics.mean(gain):.3f} ({min(gain):.3f}–{max(gain):.3f}) | {worst} ({statistics.mean(fam[worst]):.3f}) |")
+    sys.exit(0)
 if by_family:
     fam=collections.defaultdict(list)
     for r in rows: fam[r[0].rsplit("-s",1)[0]].append(r)
