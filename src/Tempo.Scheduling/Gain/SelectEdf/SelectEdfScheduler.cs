@@ -33,8 +33,8 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
     private double _lastShedS = double.NegativeInfinity;
     private readonly SlotSchedule _slots = new();
     private readonly List<Candidate> _queued = [];
-    private double _valueSum;
-    private long _valueCount;
+    // The typical value of the requests that arrived so far: the count bonus.
+    private RunningMean _values;
 
     // The typical output of a job call so far: what a later stage of a chain is reckoned to need.
     private RunningMean _callTokens;
@@ -110,8 +110,7 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
         request.PolicyState = state;
         request.LengthBound = state.Posterior.QuantileAfter(0, _options.FeasibilityQuantile);
         var typical = state.Posterior.QuantileAfter(0, _options.RankQuantile);
-        _valueSum += _weights.Of(request.PromptTokens, typical);
-        _valueCount++;
+        _values.Add(_weights.Of(request.PromptTokens, typical));
         if (request.Spec.Class == RequestClass.Collective)
         {
             _callTokens.Add(typical);
@@ -309,7 +308,7 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
         _live.AddRange(view.Swapped);
     }
 
-    private double Bonus() => _options.CountBonus && _valueCount > 0 ? _valueSum / _valueCount : 0;
+    private double Bonus() => _options.CountBonus ? _values.Mean : 0;
 
     private bool IsOverloaded(int queuedAtRisk) =>
         _options.BacklogOverload ? _slots.Backlogged(queuedAtRisk, _lastShedS) : _slots.Overloaded(queuedAtRisk, _lastShedS);
@@ -924,7 +923,8 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
 
         public double LatestStartS { get; set; }
 
-        // Typical time to the end of the request, or of its job's chain for a collective call (later stages as long).
+        // Typical time to the end of the request; for a job call, to its job's end (each later stage at the mean
+        // typical output of the job calls seen so far). Orders dead work, longest first.
         public double ChainS { get; set; }
 
         public double DemandS { get; set; }
@@ -941,10 +941,7 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
         public double Density { get; set; }
     }
 
-    /// <summary>
-    /// <c>tempo</c>'s order: by urgency (latest start first) while every live request is safely feasible; once the
-    /// machine is overloaded, by value density. Tiers put feasible work before work at risk and lost work last.
-    /// </summary>
+    // A mean kept as a sum and a count (the first sample is the mean).
     private struct RunningMean
     {
         private double _sum;
@@ -959,6 +956,10 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
         }
     }
 
+    /// <summary>
+    /// <c>tempo</c>'s order: by urgency (latest start first) while every live request is safely feasible; once the
+    /// machine is overloaded, by value density. Tiers put feasible work before work at risk and lost work last.
+    /// </summary>
     private sealed class UrgencyThenValue(SelectEdfOptions options) : RequestOrder
     {
         /// <summary>Whether the last re-plan found the machine overloaded (set by the scheduler).</summary>
