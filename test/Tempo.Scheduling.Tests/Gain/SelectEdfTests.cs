@@ -90,8 +90,8 @@ public class SelectEdfSchedulerTests
     public void DeadWork_RunsLongestFirst_OnLeftoverCapacity(bool longestFirst, long[] firstTokenOrder)
     {
         // One slot, held first by the one feasible request; the other three cannot meet their deadlines even alone.
-        // Longest first starts the 60-token one, so the run ends after 1 + 60 + 30 + 5 tokens either way but no long
-        // request is left to run alone at the end; by value density the shortest (densest with its count bonus) goes first.
+        // Longest first starts the 60-token one after it, so on a wider batch no long request would be left to run
+        // alone at the end; by value density the shortest (densest with its count bonus) goes first.
         var h = new SimHarness(Create(SelectEdfOptions.Default with { DeadByLongest = longestFirst }), Config with { MaxBatch = 1 });
 
         h.Run([
