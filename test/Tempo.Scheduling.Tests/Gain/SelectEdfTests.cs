@@ -121,6 +121,26 @@ public class SelectEdfSchedulerTests
         Assert.Equal(firstTokenOrder, h.FirstTokenOrder);
     }
 
+    [Theory]
+    [InlineData(true, new long[] { 3, 2, 1 })]
+    [InlineData(false, new long[] { 2, 3, 1 })]
+    public void JobCall_ShortFirstStage_StartsInTimeForItsLongerLaterStages(bool atMeanCall, long[] firstTokenOrder)
+    {
+        // Job 7's first call is 2 tokens of a three-stage job due at 1.5 s; the job calls seen average 31 tokens (job
+        // 5's 60-token call is the other). Reckoning each later stage as the mean call puts the call's latest start near
+        // 0.85 s, before the 10-token request due at 1.2 s; reckoning them as long as this call puts it near 1.43 s,
+        // after. Everything fits either way, so this is the urgency order, not a shed.
+        var h = new SimHarness(Create(SelectEdfOptions.Default with { LaterStagesAtMeanCall = atMeanCall }), Config with { MaxBatch = 1 });
+
+        h.Run([
+            TempoTestKit.Call(1, job: 5, stage: 0, stageCount: 1, prompt: 8, output: 60, jobDeadline: 10),
+            Throughput(2, 0, output: 10, deadlineS: 1.2),
+            TempoTestKit.Call(3, job: 7, stage: 0, stageCount: 3, prompt: 8, output: 2, jobDeadline: 1.5)]);
+
+        Assert.Equal(firstTokenOrder, h.FirstTokenOrder);
+        Assert.All(h.Records, r => Assert.True(r.Completed));
+    }
+
     [Fact]
     public void UrgentArrival_DisplacementOn_DisplacesADeadRunnerInTheSameStep()
     {

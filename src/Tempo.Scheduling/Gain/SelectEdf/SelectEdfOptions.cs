@@ -59,6 +59,13 @@ public sealed record SelectEdfOptions
     public bool DeadByLongest { get; init; } = true;
 
     /// <summary>
+    /// Order a job call by a latest start that reserves each later stage of its job at least the mean job call seen so
+    /// far, not only as long as this call: a short first stage of a job whose later stages are long then starts in time
+    /// for them. Feasibility and death still reserve later stages as long as this call. Off, the order uses that too.
+    /// </summary>
+    public bool LaterStagesAtMeanCall { get; init; } = true;
+
+    /// <summary>
     /// Keep each step short enough for the running streams: a step carries no more prefill tokens than fit before the
     /// next token of the tightest running stream that can still meet its SLO is due. Off, chunks fill the token budget.
     /// </summary>

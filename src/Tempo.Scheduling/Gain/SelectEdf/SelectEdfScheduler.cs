@@ -722,6 +722,13 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
                 deadline = spec.ArrivalS + slo.DeadlineS - (later * typical);
                 due = deadline;
                 latestStart = deadline - worst;
+                if (_options.LaterStagesAtMeanCall)
+                {
+                    // Only the order: a short first call of a job whose later stages are long must start early enough
+                    // for them, or the job's end drifts to the end of the run. Feasibility and death stay on this call.
+                    latestStart -= later * Math.Max(0, _time.TimeFor(0, _callTokens.Mean, 0) - typical);
+                }
+
                 dead = now + typical > deadline;
                 break;
             default:
