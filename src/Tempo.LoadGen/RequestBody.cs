@@ -130,6 +130,9 @@ internal static class RequestBody
                 json.WriteNumber("deadline_ms", Ms(spec.Slo.DeadlineS));
                 json.WriteString("job_id", JobId(jobTag, spec.JobId ?? spec.Id));
                 json.WriteNumber("stage", spec.Stage);
+                // The simulator gives a scheduler the job's stage count; without it a server assumes each call is the
+                // last stage so far and reserves nothing for the stages still to come.
+                json.WriteNumber("stage_count", spec.StageCount);
                 if (spec.App is { } app)
                 {
                     json.WriteString("app", app);

@@ -41,7 +41,7 @@ public sealed class RequestBodyTests
     }
 
     [Fact]
-    public void Build_CollectiveChat_HasJobStageAppAndMessages()
+    public void Build_CollectiveChat_HasJobStageStageCountAppAndMessages()
     {
         using var doc = JsonDocument.Parse(RequestBody.Build(Specs.Call(9, 0, job: 17, stage: 2, stages: 4, output: 3), ApiEndpoint.Chat, "m", true, "bench-ab"));
 
@@ -52,6 +52,7 @@ public sealed class RequestBodyTests
         Assert.Equal("collective", slo.GetProperty("class").GetString());
         Assert.Equal("bench-ab-j17", slo.GetProperty("job_id").GetString());
         Assert.Equal(2, slo.GetProperty("stage").GetInt32());
+        Assert.Equal(4, slo.GetProperty("stage_count").GetInt32());
         Assert.Equal("tot", slo.GetProperty("app").GetString());
     }
 
