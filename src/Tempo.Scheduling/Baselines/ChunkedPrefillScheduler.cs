@@ -103,7 +103,12 @@ internal class ChunkedPrefillScheduler : IScheduler
         // A copy, ranked once for both passes: ranking the queues in between reuses the buffer Sorted returns.
         var running = _runningOrder;
         running.Clear();
-        running.AddRange(Sorted(view.Running));
+        var sorted = RunnersInOrder(view);
+        for (var i = 0; i < sorted.Count; i++)
+        {
+            running.Add(sorted[i]);
+        }
+
         preempted |= ScheduleRunners(running, budget, decodesOnly: true);
         if (!preempted)
         {
@@ -298,6 +303,12 @@ internal class ChunkedPrefillScheduler : IScheduler
 
         return true;
     }
+
+    /// <summary>
+    /// The running requests in policy order, read within this step only. A policy that can tell this order from what it
+    /// kept since an earlier step overrides it, with the same result.
+    /// </summary>
+    protected virtual IReadOnlyList<EngineRequest> RunnersInOrder(SchedulerView view) => Sorted(view.Running);
 
     /// <summary>
     /// The first <paramref name="count"/> waiting requests in policy order, read within this step only. A policy that

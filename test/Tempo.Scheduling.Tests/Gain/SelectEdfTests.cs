@@ -231,7 +231,7 @@ public class SelectEdfSchedulerTests
         // kept one is checked against a ranking of the whole queue inside the scheduler, which throws on a difference.
         var scheduler = new SelectEdfScheduler("tempo", SelectEdfOptions.Default with { InitialStepS = 0.01, ReplanDrift = 1e9, FullReplanEvery = 1_000_000, ShedUnattainable = shed }, new OracleLengthPredictor())
         {
-            VerifyWaitingHead = true,
+            VerifyKeptOrders = true,
         };
         var h = new SimHarness(scheduler, Config with { MaxBatch = 4 });
 

@@ -33,6 +33,13 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
     private double _lastShedS = double.NegativeInfinity;
     private readonly SlotSchedule _slots = new();
     private readonly List<Candidate> _queued = [];
+
+    // The runners in order with their keys as the last step ranked them, and the buffers that keep it (RunnersInOrder).
+    private readonly List<KeyedRequest> _runnerKeys = [];
+    private readonly List<KeyedRequest> _runnerFresh = [];
+    private readonly List<KeyedRequest> _runnerMerged = [];
+    private readonly List<EngineRequest> _runners = [];
+    private long _runnerOrderStamp;
     // The typical value of the requests that arrived so far: the count bonus.
     private RunningMean _values;
 
@@ -97,8 +104,8 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
     /// <summary>Re-plans run so far (when the steps between re-plans keep anything), and how many of them kept prices.</summary>
     internal (long Replans, long KeptPrices) ReplanCounts => (_replans, _keptPriceReplans);
 
-    /// <summary>Test hook: check every waiting head read from the kept one against a ranking of the whole queue (slow).</summary>
-    internal bool VerifyWaitingHead { get; init; }
+    /// <summary>Test hook: check every waiting head and runner order read from kept ones against a ranking of the whole queue (slow).</summary>
+    internal bool VerifyKeptOrders { get; init; }
 
     /// <summary>The step-cost estimates in use.</summary>
     internal StepTimeModel StepTime => _time;
@@ -334,8 +341,11 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
         var now = view.NowS;
         EvaluateMoved(view);
 
-        // Shedding judges every live request at a re-plan.
-        CollectLive(view);
+        // Shedding judges every live request at a re-plan; nothing else reads the whole list here.
+        if (_options.ShedUnattainable)
+        {
+            CollectLive(view);
+        }
 
         var mark = ++_safeMark;
         _safeNext.Clear();
@@ -441,9 +451,16 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
             }
         }
 
+        // A runner's price is read by the slot schedule and the overload test, which only run at re-plans (and a re-plan
+        // prices every runner first), and by the runners' order, which only decides whom to evict under KV pressure.
+        // So between re-plans a runner is priced only while it prefills, when its order also decides whose prompt gets
+        // the step's prefill tokens; a decoding runner keeps the price of the last re-plan, at most a few tokens old.
         foreach (var r in view.Running)
         {
-            Price(r, now, bonus, view.Config);
+            if (LastPlanReplanned || r.IsPrefill)
+            {
+                Price(r, now, bonus, view.Config);
+            }
         }
 
         foreach (var r in _due)
@@ -660,7 +677,7 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
             }
         }
 
-        if (VerifyWaitingHead)
+        if (VerifyKeptOrders)
         {
             var ranked = base.WaitingTop(view, count);
             if (!ranked.SequenceEqual(_head))
@@ -670,6 +687,87 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
         }
 
         return _head;
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// A runner's order key moves only when it is priced or when the overload flag flips, which happens at re-plans
+    /// only. Between re-plans only prefilling runners and new ones are priced, so the runners' order is the last one
+    /// with the runners that left dropped and the ones priced since placed by their keys: the same order as ranking
+    /// every runner (keys are unique), for a merge instead of a sort of the batch.
+    /// </remarks>
+    protected override IReadOnlyList<EngineRequest> RunnersInOrder(SchedulerView view)
+    {
+        var running = view.Running;
+        _runnerOrderStamp++;
+        _runnerFresh.Clear();
+        if (LastPlanReplanned)
+        {
+            _runnerKeys.Clear();
+        }
+
+        // The kept entries, in order, whose keys cannot have moved; each is stamped so that the pass below skips it.
+        var kept = 0;
+        for (var i = 0; i < _runnerKeys.Count; i++)
+        {
+            var e = _runnerKeys[i];
+            var s = StateOf(e.Request);
+            if (e.Request.State == RequestState.Running && s.PricedIn != _evaluation)
+            {
+                s.RunnerOrderStamp = _runnerOrderStamp;
+                _runnerKeys[kept++] = e;
+            }
+        }
+
+        _runnerKeys.RemoveRange(kept, _runnerKeys.Count - kept);
+        for (var i = 0; i < running.Count; i++)
+        {
+            var s = StateOf(running[i]);
+            if (s.RunnerOrderStamp != _runnerOrderStamp)
+            {
+                s.RunnerOrderStamp = _runnerOrderStamp;
+                _runnerFresh.Add(KeyedRequest.Of(running[i], Order.KeyOf(running[i], view.NowS)));
+            }
+        }
+
+        _runnerFresh.Sort();
+        MergeRunnerKeys();
+        _runners.Clear();
+        foreach (var e in _runnerKeys)
+        {
+            _runners.Add(e.Request);
+        }
+
+        if (VerifyKeptOrders)
+        {
+            var ranked = base.RunnersInOrder(view);
+            if (!ranked.SequenceEqual(_runners))
+            {
+                throw new InvalidOperationException($"kept runner order [{string.Join(", ", _runners.Select(r => r.Id))}] differs from the ranked batch [{string.Join(", ", ranked.Select(r => r.Id))}] at {view.NowS:0.###} s");
+            }
+        }
+
+        return _runners;
+    }
+
+    // Merges the sorted fresh runner keys into the sorted kept ones.
+    private void MergeRunnerKeys()
+    {
+        if (_runnerFresh.Count == 0)
+        {
+            return;
+        }
+
+        _runnerMerged.Clear();
+        int i = 0, j = 0;
+        while (i < _runnerKeys.Count || j < _runnerFresh.Count)
+        {
+            var takeKept = j == _runnerFresh.Count || (i < _runnerKeys.Count && _runnerKeys[i].CompareTo(_runnerFresh[j]) < 0);
+            _runnerMerged.Add(takeKept ? _runnerKeys[i++] : _runnerFresh[j++]);
+        }
+
+        _runnerKeys.Clear();
+        _runnerKeys.AddRange(_runnerMerged);
     }
 
     // Remaining work in time, deadline, value and tier (0 feasible, 2 SLO-dead) of one request.
@@ -916,6 +1014,9 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
 
         /// <summary>Counts pricings, so a tier-change entry made before the latest one is recognised as stale.</summary>
         public int Stamp { get; set; }
+
+        /// <summary>The last pass of <see cref="RunnersInOrder"/> that placed this request.</summary>
+        public long RunnerOrderStamp { get; set; }
 
         /// <summary>The evaluation (counted from 1) this request was last priced in.</summary>
         public long PricedIn { get; set; }
