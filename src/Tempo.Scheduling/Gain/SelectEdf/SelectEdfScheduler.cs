@@ -299,6 +299,7 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
         }
 
         SelectBySlots(view, now);
+        RecordVerdicts(-1);
         _order.Overloaded = IsOverloaded(queuedAtRisk);
         if (_options.ReplanSteps > 1)
         {
@@ -357,6 +358,7 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
         // Every queued request carries the tier of its last pricing, so the ones at risk are the queued ones not safe.
         var queuedAtRisk = view.Waiting.Count + view.Swapped.Count - _safe.Count;
         SelectBySlots(view, now);
+        RecordVerdicts(mark);
         var wasOverloaded = _order.Overloaded;
         _order.Overloaded = IsOverloaded(queuedAtRisk);
         RememberMovedReplan(view, mark, rerank: wasOverloaded != _order.Overloaded);
@@ -532,16 +534,21 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
         _head.Reset(int.MaxValue, now);
         foreach (var r in _repriced)
         {
-            if (r.State == RequestState.Waiting && StateOf(r).SafeMark != mark)
+            var s = StateOf(r);
+            if (r.State == RequestState.Waiting && s.OfferedMark != mark)
             {
+                s.OfferedMark = mark;
                 _head.Offer(r);
             }
         }
 
+        // A safe request not priced since keeps its key unless this re-plan's slot verdict moved it.
         foreach (var r in _safe)
         {
-            if (r.State == RequestState.Waiting)
+            var s = StateOf(r);
+            if (r.State == RequestState.Waiting && s.VerdictMovedMark == mark && s.OfferedMark != mark)
             {
+                s.OfferedMark = mark;
                 _head.Offer(r);
             }
         }
@@ -583,11 +590,28 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
     }
 
     // A kept head entry still waiting whose order key has not changed since it was ranked: not priced again (the stamp)
-    // and not safe at this re-plan (its slot verdict may have moved it).
+    // and not moved by this re-plan's slot verdict.
     private static bool KeptUnchanged(EngineRequest r, int stamp, long mark)
     {
         var s = StateOf(r);
-        return r.State == RequestState.Waiting && s.Stamp == stamp && s.SafeMark != mark;
+        return r.State == RequestState.Waiting && s.Stamp == stamp && s.VerdictMovedMark != mark;
+    }
+
+    // Remembers each safe request's slot verdict (the part of its order key a re-plan sets without pricing it), and
+    // marks with `mark` those whose verdict differs from the last re-plan's: only they, and the requests priced since,
+    // can have moved in the order.
+    private void RecordVerdicts(long mark)
+    {
+        foreach (var r in _safe)
+        {
+            var s = StateOf(r);
+            if (s.Tier != s.VerdictTier || s.ShedForSlot != s.VerdictShed)
+            {
+                s.VerdictTier = s.Tier;
+                s.VerdictShed = s.ShedForSlot;
+                s.VerdictMovedMark = mark;
+            }
+        }
     }
 
     private KeyedRequest Keyed(EngineRequest r, double now) => KeyedRequest.Of(r, _order.KeyOf(r, now));
@@ -1011,6 +1035,18 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
 
         /// <summary>The re-plan on kept prices that last listed this request as safe.</summary>
         public long SafeMark { get; set; }
+
+        /// <summary>The slot verdict (tier and shed flag) the last re-plan that listed this request as safe gave it.</summary>
+        public int VerdictTier { get; set; } = -1;
+
+        /// <summary>See <see cref="VerdictTier"/>.</summary>
+        public bool VerdictShed { get; set; }
+
+        /// <summary>The re-plan on kept prices whose slot verdict last moved this request (-1: a whole re-plan).</summary>
+        public long VerdictMovedMark { get; set; } = -2;
+
+        /// <summary>The re-plan on kept prices whose head merge last offered this request as changed.</summary>
+        public long OfferedMark { get; set; }
 
         /// <summary>Counts pricings, so a tier-change entry made before the latest one is recognised as stale.</summary>
         public int Stamp { get; set; }
