@@ -58,8 +58,9 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
 
     // The waiting queue's head in order as the last re-plan saw it, and the queued requests priced since, which are all
     // the requests whose order key may have changed: between them they give the head of the queue without ranking it.
-    private List<(EngineRequest Request, int Stamp)> _waitingHead = [];
-    private List<(EngineRequest Request, int Stamp)> _mergedHead = [];
+    // Each head entry keeps the key it was ranked by: an entry still valid has that key still (nothing moved it).
+    private List<(KeyedRequest Key, int Stamp)> _waitingHead = [];
+    private List<(KeyedRequest Key, int Stamp)> _mergedHead = [];
     private readonly List<EngineRequest> _repriced = [];
     private readonly Ranking _head;
     private bool _waitingHeadWhole;
@@ -388,9 +389,9 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
     {
         _replans++;
         var kept = 0;
-        foreach (var (r, stamp) in _waitingHead)
+        foreach (var (key, stamp) in _waitingHead)
         {
-            kept += KeptUnchanged(r, stamp, mark) ? 1 : 0;
+            kept += KeptUnchanged(key.Request, stamp, mark) ? 1 : 0;
         }
 
         var headLength = WaitingHeadLength(view.Config);
@@ -557,17 +558,16 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
         var changed = 0;
         var changedCount = _head.Count;
         var next = changedCount > 0 ? Keyed(_head[0], now) : default;
-        foreach (var (r, stamp) in _waitingHead)
+        foreach (var (key, stamp) in _waitingHead)
         {
-            if (!KeptUnchanged(r, stamp, mark))
+            if (!KeptUnchanged(key.Request, stamp, mark))
             {
                 continue;
             }
 
-            var key = Keyed(r, now);
             while (changed < changedCount && _mergedHead.Count < length && next.CompareTo(key) < 0)
             {
-                _mergedHead.Add((next.Request, StateOf(next.Request).Stamp));
+                _mergedHead.Add((next, StateOf(next.Request).Stamp));
                 changed++;
                 next = changed < changedCount ? Keyed(_head[changed], now) : default;
             }
@@ -577,12 +577,12 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
                 break;
             }
 
-            _mergedHead.Add((r, stamp));
+            _mergedHead.Add((key, stamp));
         }
 
         for (; changed < changedCount && _mergedHead.Count < length; changed++)
         {
-            _mergedHead.Add((_head[changed], StateOf(_head[changed]).Stamp));
+            _mergedHead.Add((Keyed(_head[changed], now), StateOf(_head[changed]).Stamp));
         }
 
         (_waitingHead, _mergedHead) = (_mergedHead, _waitingHead);
@@ -622,7 +622,7 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
         _waitingHead.Clear();
         foreach (var r in SortedTop(view.Waiting, length))
         {
-            _waitingHead.Add((r, StateOf(r).Stamp));
+            _waitingHead.Add((Keyed(r, view.NowS), StateOf(r).Stamp));
         }
 
         _waitingHeadWhole = view.Waiting.Count <= length;
@@ -674,8 +674,9 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
         // The kept entries are in order among themselves, so only the first `count` still valid can be in the head.
         _head.Reset(count, view.NowS);
         var kept = 0;
-        foreach (var (r, stamp) in _waitingHead)
+        foreach (var (key, stamp) in _waitingHead)
         {
+            var r = key.Request;
             if (kept == count)
             {
                 break;
