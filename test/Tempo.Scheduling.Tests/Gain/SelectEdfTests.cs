@@ -270,6 +270,26 @@ public class SelectEdfSchedulerTests
         Assert.True(scheduler.ReplanCounts.Replans > 10);
     }
 
+    [Theory]
+    [InlineData(5)]
+    [InlineData(6)]
+    [InlineData(7)]
+    public void KeptRunnerOrder_IsTheBatchRankedWhole_EvenWhenKvPressureEvicts(int seed)
+    {
+        // Between re-plans the runners' order is kept and merged; the scheduler checks every such order against a
+        // ranking of the whole batch and throws on a difference. A small KV cache makes the order decide evictions.
+        var scheduler = new SelectEdfScheduler("tempo", SelectEdfOptions.Default with { InitialStepS = 0.01 }, new OracleLengthPredictor())
+        {
+            VerifyKeptOrders = true,
+        };
+        var h = new SimHarness(scheduler, Config with { MaxBatch = 8, GpuBlocks = 48 });
+
+        h.Run(RandomMix(seed, 300));
+
+        Assert.Equal(300, h.Records.Count);
+        Assert.True(h.Engine.Stats.Recomputes > 0, "no runner was evicted, so the order decided nothing");
+    }
+
     // Streams, calls and jobs-free throughput arriving faster than a 4-sequence batch drains them, with deadlines from
     // hopeless to loose, so requests change tiers, get shed by the slot schedule and are preempted.
     private static List<RequestSpec> RandomMix(int seed, int count)
