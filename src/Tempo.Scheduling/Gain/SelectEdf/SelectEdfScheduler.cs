@@ -35,11 +35,12 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
     private readonly List<Candidate> _queued = [];
 
     // The runners in order with their keys as the last step ranked them, and the buffers that keep it (RunnersInOrder).
-    private readonly List<KeyedRequest> _runnerKeys = [];
+    private List<KeyedRequest> _runnerKeys = [];
+    private List<KeyedRequest> _runnerMerged = [];
     private readonly List<KeyedRequest> _runnerFresh = [];
-    private readonly List<KeyedRequest> _runnerMerged = [];
     private readonly List<EngineRequest> _runners = [];
     private long _runnerOrderStamp;
+
     // The typical value of the requests that arrived so far: the count bonus.
     private RunningMean _values;
 
@@ -791,8 +792,7 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
             _runnerMerged.Add(takeKept ? _runnerKeys[i++] : _runnerFresh[j++]);
         }
 
-        _runnerKeys.Clear();
-        _runnerKeys.AddRange(_runnerMerged);
+        (_runnerKeys, _runnerMerged) = (_runnerMerged, _runnerKeys);
     }
 
     // Remaining work in time, deadline, value and tier (0 feasible, 2 SLO-dead) of one request.
@@ -1043,8 +1043,8 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
         /// <summary>See <see cref="VerdictTier"/>.</summary>
         public bool VerdictShed { get; set; }
 
-        /// <summary>The re-plan on kept prices whose slot verdict last moved this request (-1: a whole re-plan).</summary>
-        public long VerdictMovedMark { get; set; } = -2;
+        /// <summary>The re-plan on kept prices whose slot verdict last moved this request (-1: a whole re-plan; 0: never).</summary>
+        public long VerdictMovedMark { get; set; }
 
         /// <summary>The re-plan on kept prices whose head merge last offered this request as changed.</summary>
         public long OfferedMark { get; set; }
