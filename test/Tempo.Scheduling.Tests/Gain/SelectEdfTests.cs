@@ -104,6 +104,35 @@ public class SelectEdfSchedulerTests
     }
 
     [Theory]
+    [InlineData(true, new long[] { 1, 2, 3 })]
+    [InlineData(false, new long[] { 1, 3, 2 })]
+    public void DeadWork_AStreamThatMayStillEarn_GoesBeforeACallThatCannot(bool mayEarnFirst, long[] firstTokenOrder)
+    {
+        // One slot, held for 0.2 s by request 1. Stream 2 misses its first token; by then its tokens catch up with
+        // its cumulative schedule only 2 ms each (T_b 12 ms, steps 10 ms), about 75 tokens late, past its typical
+        // 10-token answer but well inside its 0.9 quantile of 400. Call 3 is past its deadline and earns nothing;
+        // longest first alone would start it (60 tokens) ahead of the stream. The stream really runs 300 tokens:
+        // served first it earns its last 225, served after the call it is 375 tokens late and earns nothing.
+        var predictor = new PosteriorTable(new()
+        {
+            [1] = new QuantilePosterior([20], [1.0], 0.8, null, 2),
+            [2] = new QuantilePosterior([10, 400], [0.85, 1.0], 0.8, null, 2),
+            [3] = new QuantilePosterior([60], [1.0], 0.8, null, 2),
+        });
+        var options = SelectEdfOptions.Default with { InitialStepS = 0.01, ReplanSteps = 1, DeadThatMayEarnFirst = mayEarnFirst };
+        var h = new SimHarness(new SelectEdfScheduler("tempo", options, predictor), Config with { MaxBatch = 1 });
+
+        h.Run([
+            Throughput(1, 0, output: 20, deadlineS: 5),
+            TempoTestKit.Latency(2, 8, 300, arrival: 0.01, ttft: 0.05, tbt: 0.012),
+            Throughput(3, 0.02, output: 60, deadlineS: 0.3)]);
+
+        Assert.Equal(firstTokenOrder, h.FirstTokenOrder);
+        var earned = ServiceGain.OfLatency(h.Records.Single(r => r.Spec.Id == 2), new GainWeights());
+        Assert.True(mayEarnFirst ? earned >= 8 * 200 : earned == 0, $"the stream earned {earned}");
+    }
+
+    [Theory]
     [InlineData(6, new long[] { 1, 3, 2 })]
     [InlineData(1, new long[] { 1, 2, 3 })]
     public void DeadWork_AJobCallIsTimedToItsJobsEnd(int stages, long[] firstTokenOrder)
@@ -352,5 +381,13 @@ public class SelectEdfSchedulerTests
         h.Run([TempoTestKit.Latency(1, 8, 20, arrival: 0, ttft: 1, tbt: 0.005)]);
 
         Assert.True(h.Records.Single().Completed);
+    }
+
+    /// <summary>Gives each request id the posterior listed for it.</summary>
+    private sealed class PosteriorTable(Dictionary<long, ILengthPosterior> posteriors) : ILengthPredictor
+    {
+        public string Name => "posterior-table";
+
+        public ILengthPosterior Predict(RequestSpec spec) => posteriors[spec.Id];
     }
 }

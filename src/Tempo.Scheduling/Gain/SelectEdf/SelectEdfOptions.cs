@@ -59,6 +59,17 @@ public sealed record SelectEdfOptions
     public bool DeadByLongest { get; init; } = true;
 
     /// <summary>
+    /// Among dead work, serve first the lost streams that could still earn if their answer is longer than typical: a
+    /// stream whose later tokens can catch up with its cumulative schedule only past its median length (but before
+    /// its <see cref="MayEarnQuantile"/>) may still earn, while a call past its deadline earns nothing whenever it is
+    /// served. Off, all dead work is in one tier.
+    /// </summary>
+    public bool DeadThatMayEarnFirst { get; init; } = true;
+
+    /// <summary>The upper quantile of the length posterior <see cref="DeadThatMayEarnFirst"/> reads.</summary>
+    public double MayEarnQuantile { get; init; } = 0.9;
+
+    /// <summary>
     /// Order a job call by a latest start that reserves each later stage of its job at least the mean job call seen so
     /// far, not only as long as this call: a short first stage of a job whose later stages are long then starts in time
     /// for them. Feasibility and death still reserve later stages as long as this call. Off, the order uses that too.
@@ -122,7 +133,7 @@ public sealed record SelectEdfOptions
     /// <summary>Throws <see cref="ArgumentException"/> on an invalid value.</summary>
     public void Validate()
     {
-        if (RankQuantile is <= 0 or >= 1 || FeasibilityQuantile is <= 0 or >= 1)
+        if (RankQuantile is <= 0 or >= 1 || FeasibilityQuantile is <= 0 or >= 1 || MayEarnQuantile is <= 0 or >= 1)
         {
             throw new ArgumentException("tempo quantiles must be in (0, 1)");
         }

@@ -872,6 +872,14 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
             var earnable = EarnableTokens(r, now + firstToken, mid);
             value = _weights.Decode * earnable;
             dead = earnable <= 0;
+            // Nothing is earnable on the median, but a longer answer than that still would be: such a stream goes before
+            // dead work that can earn nothing at all (see DeadThatMayEarnFirst).
+            s.MayEarn = dead && _options.DeadThatMayEarnFirst
+                && EarnableTokens(r, now + firstToken, Math.Max(0, s.Posterior.QuantileAfter(r.Generated, _options.MayEarnQuantile) - r.Generated)) > 0;
+        }
+        else
+        {
+            s.MayEarn = false;
         }
 
         s.ShedForSlot = false;
@@ -1020,6 +1028,9 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
 
         public bool SloLost { get; set; }
 
+        /// <summary>A lost stream with nothing earnable on its typical length, but something on its upper quantile.</summary>
+        public bool MayEarn { get; set; }
+
         /// <summary>The generated count <see cref="RankTotal"/> and <see cref="FeasibilityTotal"/> were read at (-1: never).</summary>
         public int QuantilesAt { get; set; } = -1;
 
@@ -1107,6 +1118,9 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
     /// </summary>
     private sealed class UrgencyThenValue(SelectEdfOptions options) : RequestOrder
     {
+        // The primary key of dead work that may still earn: after every live tier, before the rest of the dead.
+        private const double MayEarnTier = 1.5;
+
         /// <summary>Whether the last re-plan found the machine overloaded (set by the scheduler).</summary>
         public bool Overloaded { get; set; }
 
@@ -1124,6 +1138,11 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
             if (tier == 2 && options.DeadByLongest)
             {
                 secondary = -s.ChainS;
+            }
+
+            if (tier == 2 && s.MayEarn)
+            {
+                primary = MayEarnTier;
             }
 
             return new(primary, secondary);
