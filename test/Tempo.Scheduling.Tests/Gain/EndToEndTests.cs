@@ -261,10 +261,16 @@ public class TempoRegistryTests
         Assert.Throws<ArgumentException>(() => PolicyRegistry.Get("jitserve").Create(options));
     }
 
-    [Fact]
-    public void Create_SelectEdfOptionsGiven_Validated()
+    [Theory]
+    [InlineData(0.5, 1.5, 0.9)]
+    [InlineData(0.5, 0.8, 0)]
+    [InlineData(0.5, 0.8, 1)]
+    [InlineData(double.NaN, 0.8, 0.9)]
+    [InlineData(0.5, 0.8, double.NaN)]
+    public void Create_SelectEdfOptionsGiven_Validated(double rank, double feasibility, double mayEarn)
     {
-        var options = new SchedulerOptions { Engine = new EngineConfig(), SelectEdf = SelectEdfOptions.Default with { FeasibilityQuantile = 1.5 } };
+        var select = SelectEdfOptions.Default with { RankQuantile = rank, FeasibilityQuantile = feasibility, MayEarnQuantile = mayEarn };
+        var options = new SchedulerOptions { Engine = new EngineConfig(), SelectEdf = select };
 
         Assert.Throws<ArgumentException>(() => PolicyRegistry.Get("tempo").Create(options));
     }

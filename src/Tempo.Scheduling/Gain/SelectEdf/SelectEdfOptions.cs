@@ -133,7 +133,8 @@ public sealed record SelectEdfOptions
     /// <summary>Throws <see cref="ArgumentException"/> on an invalid value.</summary>
     public void Validate()
     {
-        if (RankQuantile is <= 0 or >= 1 || FeasibilityQuantile is <= 0 or >= 1 || MayEarnQuantile is <= 0 or >= 1)
+        // Written so that NaN fails too.
+        if (!(RankQuantile is > 0 and < 1) || !(FeasibilityQuantile is > 0 and < 1) || !(MayEarnQuantile is > 0 and < 1))
         {
             throw new ArgumentException("tempo quantiles must be in (0, 1)");
         }

@@ -877,10 +877,6 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
             s.MayEarn = dead && _options.DeadThatMayEarnFirst
                 && EarnableTokens(r, now + firstToken, Math.Max(0, s.Posterior.QuantileAfter(r.Generated, _options.MayEarnQuantile) - r.Generated)) > 0;
         }
-        else
-        {
-            s.MayEarn = false;
-        }
 
         s.ShedForSlot = false;
         s.DeadlineS = deadline;
@@ -1135,14 +1131,10 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
             // on the mix at 4/s). Its shed verdict still counts toward the backlog.
             var tier = s.ShedForSlot && !Overloaded && options.SlotShedKeepsPlace ? 0 : s.Tier;
             var (primary, secondary) = SlotSchedule.OrderKey(tier, s.LatestStartS, s.Density, Overloaded || !options.UrgencyOrder);
-            if (tier == 2 && options.DeadByLongest)
+            if (tier == 2)
             {
-                secondary = -s.ChainS;
-            }
-
-            if (tier == 2 && s.MayEarn)
-            {
-                primary = MayEarnTier;
+                primary = s.MayEarn ? MayEarnTier : primary;
+                secondary = options.DeadByLongest ? -s.ChainS : secondary;
             }
 
             return new(primary, secondary);
