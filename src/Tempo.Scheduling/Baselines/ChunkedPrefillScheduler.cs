@@ -326,4 +326,11 @@ internal class ChunkedPrefillScheduler : IScheduler
     /// </summary>
     protected IReadOnlyList<EngineRequest> SortedTop(IReadOnlyList<EngineRequest> queue, int count) =>
         Order.IsEngineQueueOrder || count >= queue.Count ? Sorted(queue) : _top.Top(queue, count, NowS);
+
+    /// <summary>
+    /// The first <paramref name="count"/> requests of the queue ranked in policy order with their keys, for a policy
+    /// that keeps the keys (the queue is ranked even when the engine keeps it in that order). Read within this step only.
+    /// </summary>
+    protected ReadOnlySpan<KeyedRequest> RankedTop(IReadOnlyList<EngineRequest> queue, int count) =>
+        (count >= queue.Count ? _sorted.Top(queue, queue.Count, NowS) : _top.Top(queue, count, NowS)).Keys;
 }

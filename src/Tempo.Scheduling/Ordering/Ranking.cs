@@ -44,6 +44,16 @@ internal sealed class Ranking(RequestOrder order) : IReadOnlyList<EngineRequest>
         }
     }
 
+    /// <summary>The ranked requests with the keys they were ranked by, best first; valid until the next <see cref="Reset"/>.</summary>
+    public ReadOnlySpan<KeyedRequest> Keys
+    {
+        get
+        {
+            Rank();
+            return _keys.AsSpan(0, _offered);
+        }
+    }
+
     /// <summary>Empties the ranking and sets how many of the best requests to keep and the time keys are read at.</summary>
     public void Reset(int capacity, double nowS)
     {

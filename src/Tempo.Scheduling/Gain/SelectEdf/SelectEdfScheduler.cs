@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 using Tempo.Core;
 using Tempo.Engine;
 using Tempo.Scheduling.Baselines;
@@ -63,6 +65,12 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
     private List<(KeyedRequest Key, int Stamp)> _waitingHead = [];
     private List<(KeyedRequest Key, int Stamp)> _mergedHead = [];
     private readonly List<EngineRequest> _repriced = [];
+
+    // The safe requests whose slot verdict the last re-plan moved, which RecordVerdicts lists for the head's merge.
+    private readonly List<EngineRequest> _verdictMoved = [];
+
+    // Where the kept head's unchanged entries are, listed at a re-plan on kept prices for the head's merge.
+    private readonly List<int> _unchangedAt = [];
     private readonly Ranking _head;
     private bool _waitingHeadWhole;
     private long _replans;
@@ -238,8 +246,14 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
         return double.IsPositiveInfinity(tightest) ? int.MaxValue : (int)Math.Min(int.MaxValue, Math.Floor(((tightest / stretch) - _time.DecodeS) / perToken));
     }
 
-    private static State StateOf(EngineRequest r) =>
-        r.PolicyState as State ?? throw new InvalidOperationException($"{r} has no tempo state (OnArrival not called)");
+    // Read for every request the scheduler touches, several times a step: the throw lives in its own method so that
+    // this stays small enough to inline.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static State StateOf(EngineRequest r) => r.PolicyState as State ?? NoState(r);
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static State NoState(EngineRequest r) =>
+        throw new InvalidOperationException($"{r} has no tempo state (OnArrival not called)");
 
     // Prices every live request and picks the selected set at a re-plan; prices only what moved in between.
     private void Evaluate(SchedulerView view)
@@ -389,11 +403,20 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
     private void RememberMovedReplan(SchedulerView view, long mark, bool rerank)
     {
         _replans++;
-        var kept = 0;
-        foreach (var (key, stamp) in _waitingHead)
+
+        // Where the kept head's entries whose key did not change are, in order (indices, so that listing them writes
+        // no references).
+        _unchangedAt.Clear();
+        for (var i = 0; i < _waitingHead.Count; i++)
         {
-            kept += KeptUnchanged(key.Request, stamp, mark) ? 1 : 0;
+            var (key, stamp) = _waitingHead[i];
+            if (KeptUnchanged(key.Request, stamp, mark))
+            {
+                _unchangedAt.Add(i);
+            }
         }
+
+        var kept = _unchangedAt.Count;
 
         var headLength = WaitingHeadLength(view.Config);
         if (rerank || (!_waitingHeadWhole && kept < headLength))
@@ -529,8 +552,9 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
         }
     }
 
-    // The new waiting head: the kept entries whose keys did not change, already in order, merged with the changed ones
-    // (priced again since, or safe) ranked among themselves, up to `length` entries.
+    // The new waiting head: the kept entries whose keys did not change (listed in _unchangedAt), in order, merged
+    // with the changed ones (priced again since, or moved by the slot verdict) ranked among themselves, up to `length`
+    // entries.
     private void MergeWaitingHead(double now, long mark, int length)
     {
         _head.Reset(int.MaxValue, now);
@@ -545,10 +569,10 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
         }
 
         // A safe request not priced since keeps its key unless this re-plan's slot verdict moved it.
-        foreach (var r in _safe)
+        foreach (var r in _verdictMoved)
         {
             var s = StateOf(r);
-            if (r.State == RequestState.Waiting && s.VerdictMovedMark == mark && s.OfferedMark != mark)
+            if (r.State == RequestState.Waiting && s.OfferedMark != mark)
             {
                 s.OfferedMark = mark;
                 _head.Offer(r);
@@ -557,20 +581,17 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
 
         _mergedHead.Clear();
         var changed = 0;
-        var changedCount = _head.Count;
-        var next = changedCount > 0 ? Keyed(_head[0], now) : default;
-        foreach (var (key, stamp) in _waitingHead)
+        var changedKeys = _head.Keys;
+        var changedCount = changedKeys.Length;
+        var next = changedCount > 0 ? changedKeys[0] : default;
+        foreach (var at in _unchangedAt)
         {
-            if (!KeptUnchanged(key.Request, stamp, mark))
-            {
-                continue;
-            }
-
+            var (key, stamp) = _waitingHead[at];
             while (changed < changedCount && _mergedHead.Count < length && next.CompareTo(key) < 0)
             {
                 _mergedHead.Add((next, StateOf(next.Request).Stamp));
                 changed++;
-                next = changed < changedCount ? Keyed(_head[changed], now) : default;
+                next = changed < changedCount ? changedKeys[changed] : default;
             }
 
             if (_mergedHead.Count == length)
@@ -583,7 +604,7 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
 
         for (; changed < changedCount && _mergedHead.Count < length; changed++)
         {
-            _mergedHead.Add((Keyed(_head[changed], now), StateOf(_head[changed]).Stamp));
+            _mergedHead.Add((changedKeys[changed], StateOf(changedKeys[changed].Request).Stamp));
         }
 
         (_waitingHead, _mergedHead) = (_mergedHead, _waitingHead);
@@ -603,6 +624,7 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
     // can have moved in the order.
     private void RecordVerdicts(long mark)
     {
+        _verdictMoved.Clear();
         foreach (var r in _safe)
         {
             var s = StateOf(r);
@@ -611,19 +633,18 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
                 s.VerdictTier = s.Tier;
                 s.VerdictShed = s.ShedForSlot;
                 s.VerdictMovedMark = mark;
+                _verdictMoved.Add(r);
             }
         }
     }
-
-    private KeyedRequest Keyed(EngineRequest r, double now) => KeyedRequest.Of(r, _order.KeyOf(r, now));
 
     // Ranks the waiting queue's first `length` requests as the head later steps merge from.
     private void RankWaitingHead(SchedulerView view, int length)
     {
         _waitingHead.Clear();
-        foreach (var r in SortedTop(view.Waiting, length))
+        foreach (var key in RankedTop(view.Waiting, length))
         {
-            _waitingHead.Add((Keyed(r, view.NowS), StateOf(r).Stamp));
+            _waitingHead.Add((key, StateOf(key.Request).Stamp));
         }
 
         _waitingHeadWhole = view.Waiting.Count <= length;
