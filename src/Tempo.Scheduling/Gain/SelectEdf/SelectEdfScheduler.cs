@@ -40,7 +40,7 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
     private List<KeyedRequest> _runnerKeys = [];
     private List<KeyedRequest> _runnerMerged = [];
     private readonly List<KeyedRequest> _runnerFresh = [];
-    private readonly List<EngineRequest> _runners = [];
+    private readonly KeyedRequestView _runners = new();
     private long _runnerOrderStamp;
 
     // The typical value of the requests that arrived so far: the count bonus.
@@ -762,7 +762,12 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
             if (e.Request.State == RequestState.Running && s.PricedIn != _evaluation)
             {
                 s.RunnerOrderStamp = _runnerOrderStamp;
-                _runnerKeys[kept++] = e;
+                if (kept != i)
+                {
+                    _runnerKeys[kept] = e;
+                }
+
+                kept++;
             }
         }
 
@@ -779,11 +784,7 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
 
         _runnerFresh.Sort();
         MergeRunnerKeys();
-        _runners.Clear();
-        foreach (var e in _runnerKeys)
-        {
-            _runners.Add(e.Request);
-        }
+        _runners.Source = _runnerKeys;
 
         if (VerifyKeptOrders)
         {
