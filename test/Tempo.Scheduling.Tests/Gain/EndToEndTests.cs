@@ -262,14 +262,22 @@ public class TempoRegistryTests
     }
 
     [Theory]
-    [InlineData(0.5, 1.5, 0.9)]
-    [InlineData(0.5, 0.8, 0)]
-    [InlineData(0.5, 0.8, 1)]
-    [InlineData(double.NaN, 0.8, 0.9)]
-    [InlineData(0.5, 0.8, double.NaN)]
-    public void Create_SelectEdfOptionsGiven_Validated(double rank, double feasibility, double mayEarn)
+    [InlineData(0.5, 1.5, 0.9, 0.9)]
+    [InlineData(0.5, 0.8, 0, 0.9)]
+    [InlineData(0.5, 0.8, 1, 0.9)]
+    [InlineData(double.NaN, 0.8, 0.9, 0.9)]
+    [InlineData(0.5, 0.8, double.NaN, 0.9)]
+    [InlineData(0.5, 0.8, 0.9, 1)]
+    [InlineData(0.5, 0.8, 0.9, double.NaN)]
+    public void Create_SelectEdfOptionsGiven_Validated(double rank, double feasibility, double mayEarn, double dead)
     {
-        var select = SelectEdfOptions.Default with { RankQuantile = rank, FeasibilityQuantile = feasibility, MayEarnQuantile = mayEarn };
+        var select = SelectEdfOptions.Default with
+        {
+            RankQuantile = rank,
+            FeasibilityQuantile = feasibility,
+            MayEarnQuantile = mayEarn,
+            DeadLengthQuantile = dead,
+        };
         var options = new SchedulerOptions { Engine = new EngineConfig(), SelectEdf = select };
 
         Assert.Throws<ArgumentException>(() => PolicyRegistry.Get("tempo").Create(options));

@@ -111,7 +111,8 @@ public class SelectEdfSchedulerTests
         // One slot, held for 0.2 s by request 1. Stream 2 misses its first token; by then its tokens catch up with
         // its cumulative schedule only 2 ms each (T_b 12 ms, steps 10 ms), about 75 tokens late, past its typical
         // 10-token answer but well inside its 0.9 quantile of 400. Call 3 is past its deadline and earns nothing;
-        // longest first alone would start it (60 tokens) ahead of the stream. The stream really runs 300 tokens:
+        // longest first on the median alone would start it (60 tokens) ahead of the stream (packing by the tail of the
+        // length would not, so the case without the rule packs by the median). The stream really runs 300 tokens:
         // served first it earns its last 225, served after the call it is 375 tokens late and earns nothing.
         var predictor = new PosteriorTable(new()
         {
@@ -119,7 +120,13 @@ public class SelectEdfSchedulerTests
             [2] = new QuantilePosterior([10, 400], [0.85, 1.0], 0.8, null, 2),
             [3] = new QuantilePosterior([60], [1.0], 0.8, null, 2),
         });
-        var options = SelectEdfOptions.Default with { InitialStepS = 0.01, ReplanSteps = 1, DeadThatMayEarnFirst = mayEarnFirst };
+        var options = SelectEdfOptions.Default with
+        {
+            InitialStepS = 0.01,
+            ReplanSteps = 1,
+            DeadThatMayEarnFirst = mayEarnFirst,
+            DeadLengthQuantile = mayEarnFirst ? SelectEdfOptions.Default.DeadLengthQuantile : SelectEdfOptions.Default.RankQuantile,
+        };
         var h = new SimHarness(new SelectEdfScheduler("tempo", options, predictor), Config with { MaxBatch = 1 });
 
         h.Run([
@@ -130,6 +137,35 @@ public class SelectEdfSchedulerTests
         Assert.Equal(firstTokenOrder, h.FirstTokenOrder);
         var earned = ServiceGain.OfLatency(h.Records.Single(r => r.Spec.Id == 2), new GainWeights());
         Assert.True(mayEarnFirst ? earned >= 8 * 200 : earned == 0, $"the stream earned {earned}");
+    }
+
+    [Theory]
+    [InlineData(0.9, new long[] { 3, 1, 2 })]
+    [InlineData(0.5, new long[] { 1, 2, 3 })]
+    public void DeadWork_IsPackedByTheTailOfItsLength(double quantile, long[] firstTokenOrder)
+    {
+        // Three calls past their deadlines on two slots. Calls 1 and 2 are 40 tokens for sure; call 3 is typically 10
+        // tokens but may run to 400 (its 0.9 quantile), and really runs 300. Packed by the tail, call 3 starts at once
+        // beside call 1 and the run ends with it; packed by the median it starts only when a 40-token call is done, and
+        // the run ends 40 steps later.
+        var predictor = new PosteriorTable(new()
+        {
+            [1] = new QuantilePosterior([40], [1.0], 0.8, null, 2),
+            [2] = new QuantilePosterior([40], [1.0], 0.8, null, 2),
+            [3] = new QuantilePosterior([10, 400], [0.85, 1.0], 0.8, null, 2),
+        });
+        var options = SelectEdfOptions.Default with { InitialStepS = 0.01, ReplanSteps = 1, DeadLengthQuantile = quantile };
+        var h = new SimHarness(new SelectEdfScheduler("tempo", options, predictor), Config);
+
+        h.Run([
+            Throughput(1, 0, output: 40, deadlineS: 0.001),
+            Throughput(2, 0, output: 40, deadlineS: 0.001),
+            Throughput(3, 0, output: 300, deadlineS: 0.001)]);
+
+        Assert.Equal(firstTokenOrder, h.FirstTokenOrder);
+        var end = h.Records.Max(r => r.FinishS);
+        var steps = end / options.InitialStepS;
+        Assert.True(quantile > 0.5 ? steps < 320 : steps > 330, $"the run ended after about {steps:0} steps");
     }
 
     [Theory]

@@ -59,6 +59,14 @@ public sealed record SelectEdfOptions
     public bool DeadByLongest { get; init; } = true;
 
     /// <summary>
+    /// The quantile of the remaining length by which <see cref="DeadByLongest"/> orders dead work (0.9). Answers have
+    /// long tails, and what ends a run is the longest dead answer started last: packing by the median starts first the
+    /// work that is long on average, not the work that may be very long. Set it to <see cref="RankQuantile"/> to pack
+    /// by the median.
+    /// </summary>
+    public double DeadLengthQuantile { get; init; } = 0.9;
+
+    /// <summary>
     /// Among dead work, serve first the lost streams that could still earn if their answer is longer than typical: a
     /// stream whose later tokens can catch up with its cumulative schedule only past its median length (but before
     /// its <see cref="MayEarnQuantile"/>) may still earn, while a call past its deadline earns nothing whenever it is
@@ -134,7 +142,8 @@ public sealed record SelectEdfOptions
     public void Validate()
     {
         // Written so that NaN fails too.
-        if (!(RankQuantile is > 0 and < 1) || !(FeasibilityQuantile is > 0 and < 1) || !(MayEarnQuantile is > 0 and < 1))
+        if (!(RankQuantile is > 0 and < 1) || !(FeasibilityQuantile is > 0 and < 1) || !(MayEarnQuantile is > 0 and < 1)
+            || !(DeadLengthQuantile is > 0 and < 1))
         {
             throw new ArgumentException("tempo quantiles must be in (0, 1)");
         }

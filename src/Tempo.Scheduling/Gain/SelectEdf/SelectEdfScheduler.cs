@@ -904,9 +904,11 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
         s.DeadlineS = deadline;
         s.LatestStartS = latestStart;
         s.TypicalS = typical;
+        // Dead work is packed longest first on an upper quantile of its own length (see DeadLengthQuantile).
+        var own = dead ? _time.TimeFor(prefillSteps, DeadRemaining(r, s, mid), 0) : typical;
         s.ChainS = spec.Class == RequestClass.Collective
-            ? typical + (Math.Max(0, spec.StageCount - 1 - spec.Stage) * _time.TimeFor(0, _callTokens.Mean, 0))
-            : typical;
+            ? own + (Math.Max(0, spec.StageCount - 1 - spec.Stage) * _time.TimeFor(0, _callTokens.Mean, 0))
+            : own;
         s.FirstTokenS = firstToken;
         s.DueS = due;
         s.DemandS = Math.Max(demand, 1e-9);
@@ -928,6 +930,23 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
         };
         var riskAtS = spec.Class == RequestClass.Latency ? double.PositiveInfinity : deadline - worst;
         s.NextChangeS = s.SloLost || dead ? double.PositiveInfinity : s.Tier == 0 ? Math.Min(riskAtS, deadAtS) : deadAtS;
+    }
+
+    // The remaining length dead work is packed by: its DeadLengthQuantile, read once per token like the other quantiles.
+    private double DeadRemaining(EngineRequest r, State s, double mid)
+    {
+        if (_options.DeadLengthQuantile == _options.RankQuantile)
+        {
+            return mid;
+        }
+
+        if (s.DeadQuantileAt != r.Generated)
+        {
+            s.DeadQuantileAt = r.Generated;
+            s.DeadTotal = s.Posterior.QuantileAfter(r.Generated, _options.DeadLengthQuantile);
+        }
+
+        return Math.Max(mid, s.DeadTotal - r.Generated);
     }
 
     // Of the next `remaining` tokens of a latency stream whose next token lands at `nextTokenS`, how many land on
@@ -1057,6 +1076,12 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
 
         /// <summary>Total length at the feasibility quantile, given the tokens generated so far.</summary>
         public int FeasibilityTotal { get; set; }
+
+        /// <summary>The generated count <see cref="DeadTotal"/> was read at (-1: never).</summary>
+        public int DeadQuantileAt { get; set; } = -1;
+
+        /// <summary>Total length at the quantile dead work is packed by, given the tokens generated so far.</summary>
+        public int DeadTotal { get; set; }
 
         public int Tier { get; set; }
 
