@@ -98,7 +98,7 @@ internal sealed record TempoAblation(TempoOptions Options, SelectEdfOptions Sele
         var o = Options;
         var t = Select;
         yield return new("tempo", string.Create(CultureInfo.InvariantCulture,
-            $"q_rank={t.RankQuantile} q_feasible={t.FeasibilityQuantile} margin={t.MarginSigmas} select={t.Select} urgency={t.UrgencyOrder} prefill={t.PrefillAware} bonus={t.CountBonus} preempt={t.Preempt} online={t.OnlineStepTime} lost_gain={t.LostStreamGain} replan_steps={t.ReplanSteps} replan_drift={t.ReplanDrift} full_replan_every={t.FullReplanEvery} backlog={t.BacklogOverload} keep_place={t.SlotShedKeepsPlace} gap_chunks={t.GapAwareChunks} gap_margin={t.GapMarginSpreads} prefill_order={t.PrefillsInOrder} dead_longest={t.DeadByLongest} may_earn={t.DeadThatMayEarnFirst} may_earn_q={t.MayEarnQuantile}"));
+            $"q_rank={t.RankQuantile} q_feasible={t.FeasibilityQuantile} margin={t.MarginSigmas} select={t.Select} urgency={t.UrgencyOrder} prefill={t.PrefillAware} bonus={t.CountBonus} preempt={t.Preempt} online={t.OnlineStepTime} lost_gain={t.LostStreamGain} replan_steps={t.ReplanSteps} replan_drift={t.ReplanDrift} full_replan_every={t.FullReplanEvery} backlog={t.BacklogOverload} keep_place={t.SlotShedKeepsPlace} gap_chunks={t.GapAwareChunks} gap_margin={t.GapMarginSpreads} prefill_order={t.PrefillsInOrder} dead_longest={t.DeadByLongest} may_earn={t.DeadThatMayEarnFirst} may_earn_q={t.MayEarnQuantile} dead_q={t.DeadLengthQuantile}"));
         yield return new("jitserve", string.Create(CultureInfo.InvariantCulture,
             $"p={o.PenaltyExponent} R={o.ReplanInterval} k={o.CandidateFactor} S={o.MaxSwapsPerReplan} jit={o.JustInTime} top_up={o.CollectiveTopUp}"));
     }

@@ -897,7 +897,7 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
             // Nothing is earnable on the median, but a longer answer than that still would be: such a stream goes before
             // dead work that can earn nothing at all (see DeadThatMayEarnFirst).
             s.MayEarn = dead && _options.DeadThatMayEarnFirst
-                && EarnableTokens(r, now + firstToken, Math.Max(0, s.Posterior.QuantileAfter(r.Generated, _options.MayEarnQuantile) - r.Generated)) > 0;
+                && EarnableTokens(r, now + firstToken, Math.Max(0, UpperTotal(r, s, _options.MayEarnQuantile) - r.Generated)) > 0;
         }
 
         s.ShedForSlot = false;
@@ -932,21 +932,22 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
         s.NextChangeS = s.SloLost || dead ? double.PositiveInfinity : s.Tier == 0 ? Math.Min(riskAtS, deadAtS) : deadAtS;
     }
 
-    // The remaining length dead work is packed by: its DeadLengthQuantile, read once per token like the other quantiles.
-    private double DeadRemaining(EngineRequest r, State s, double mid)
+    // The remaining length dead work is packed by: its DeadLengthQuantile.
+    private double DeadRemaining(EngineRequest r, State s, double mid) =>
+        _options.DeadLengthQuantile == _options.RankQuantile ? mid : Math.Max(mid, UpperTotal(r, s, _options.DeadLengthQuantile) - r.Generated);
+
+    // The total length at an upper quantile of the posterior, read once per token like the rank and feasibility
+    // quantiles: dead work's packing and the may-earn test both read it (the same 0.9 quantile by default).
+    private static int UpperTotal(EngineRequest r, State s, double quantile)
     {
-        if (_options.DeadLengthQuantile == _options.RankQuantile)
+        if (s.UpperAt != r.Generated || s.UpperQuantile != quantile)
         {
-            return mid;
+            s.UpperAt = r.Generated;
+            s.UpperQuantile = quantile;
+            s.UpperTotal = s.Posterior.QuantileAfter(r.Generated, quantile);
         }
 
-        if (s.DeadQuantileAt != r.Generated)
-        {
-            s.DeadQuantileAt = r.Generated;
-            s.DeadTotal = s.Posterior.QuantileAfter(r.Generated, _options.DeadLengthQuantile);
-        }
-
-        return Math.Max(mid, s.DeadTotal - r.Generated);
+        return s.UpperTotal;
     }
 
     // Of the next `remaining` tokens of a latency stream whose next token lands at `nextTokenS`, how many land on
@@ -1077,11 +1078,14 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
         /// <summary>Total length at the feasibility quantile, given the tokens generated so far.</summary>
         public int FeasibilityTotal { get; set; }
 
-        /// <summary>The generated count <see cref="DeadTotal"/> was read at (-1: never).</summary>
-        public int DeadQuantileAt { get; set; } = -1;
+        /// <summary>The generated count <see cref="UpperTotal"/> was read at (-1: never).</summary>
+        public int UpperAt { get; set; } = -1;
 
-        /// <summary>Total length at the quantile dead work is packed by, given the tokens generated so far.</summary>
-        public int DeadTotal { get; set; }
+        /// <summary>The quantile <see cref="UpperTotal"/> was read at.</summary>
+        public double UpperQuantile { get; set; }
+
+        /// <summary>Total length at an upper quantile (dead work's packing, the may-earn test), given the tokens generated so far.</summary>
+        public int UpperTotal { get; set; }
 
         public int Tier { get; set; }
 
