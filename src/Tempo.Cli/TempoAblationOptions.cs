@@ -15,7 +15,7 @@ internal static class TempoAblationOptions
     private static readonly Option<int?> TopK = new("--top-k") { Description = "jitserve: candidate pool k·B for the grouped window (default 1)" };
     private static readonly Option<int?> MaxSwaps = new("--max-swaps") { Description = "jitserve: activations/evictions per re-plan S (default 3)" };
     private static readonly Option<bool> Jit = new("--jit") { Description = "jitserve: just-in-time bandwidth (defer requests ahead of their SLO pace)" };
-    private static readonly Option<string?> Without = new("--tempo-without") { Description = "tempo: turn mechanisms off (select, urgency, prefill, bonus, online, lost-gain, backlog, keep-place, gap-chunks, prefill-order, dead-longest, dead-tail, may-earn, stage-mean) or on (+preempt) for ablations, a comma list" };
+    private static readonly Option<string?> Without = new("--tempo-without") { Description = "tempo: turn mechanisms off (select, urgency, stream-band, prefill, bonus, online, lost-gain, backlog, keep-place, gap-chunks, prefill-order, dead-longest, dead-tail, may-earn, stage-mean) or on (+preempt) for ablations, a comma list" };
     private static readonly Option<int?> SelectEvery = new("--tempo-replan-steps") { Description = "tempo: run the whole selection every N steps, pricing only what moved in between (default 4; 1: every step)" };
     private static readonly Option<double?> ReplanDrift = new("--tempo-replan-drift") { Description = "tempo: re-plan on kept prices while step costs and the count bonus drift less than this fraction, pricing only what moved (default 0.1; 0: price everything at every re-plan)" };
     private static readonly Option<int?> FullReplanEvery = new("--tempo-full-replan-every") { Description = "tempo: with --tempo-replan-drift, price everything at least every N re-plans (default 64)" };
@@ -58,6 +58,7 @@ internal static class TempoAblationOptions
             {
                 "select" => select with { Select = false },
                 "urgency" => select with { UrgencyOrder = false },
+                "stream-band" => select with { StreamBand = 1 },
                 "prefill" => select with { PrefillAware = false },
                 "bonus" => select with { CountBonus = false },
                 "dead-longest" => select with { DeadByLongest = false },
@@ -71,7 +72,7 @@ internal static class TempoAblationOptions
                 "keep-place" => select with { SlotShedKeepsPlace = false },
                 "gap-chunks" => select with { GapAwareChunks = false },
                 "prefill-order" => select with { PrefillsInOrder = false },
-                _ => throw new CliUsageException($"--tempo-without: unknown mechanism '{part}'; known: select, urgency, prefill, bonus, online, lost-gain, backlog, keep-place, gap-chunks, prefill-order, dead-longest, dead-tail, may-earn, stage-mean, +preempt"),
+                _ => throw new CliUsageException($"--tempo-without: unknown mechanism '{part}'; known: select, urgency, stream-band, prefill, bonus, online, lost-gain, backlog, keep-place, gap-chunks, prefill-order, dead-longest, dead-tail, may-earn, stage-mean, +preempt"),
             };
         }
 
@@ -98,7 +99,7 @@ internal sealed record TempoAblation(TempoOptions Options, SelectEdfOptions Sele
         var o = Options;
         var t = Select;
         yield return new("tempo", string.Create(CultureInfo.InvariantCulture,
-            $"q_rank={t.RankQuantile} q_feasible={t.FeasibilityQuantile} margin={t.MarginSigmas} select={t.Select} urgency={t.UrgencyOrder} prefill={t.PrefillAware} bonus={t.CountBonus} preempt={t.Preempt} online={t.OnlineStepTime} lost_gain={t.LostStreamGain} replan_steps={t.ReplanSteps} replan_drift={t.ReplanDrift} full_replan_every={t.FullReplanEvery} backlog={t.BacklogOverload} keep_place={t.SlotShedKeepsPlace} gap_chunks={t.GapAwareChunks} gap_margin={t.GapMarginSpreads} prefill_order={t.PrefillsInOrder} dead_longest={t.DeadByLongest} may_earn={t.DeadThatMayEarnFirst} may_earn_q={t.MayEarnQuantile} dead_q={t.DeadLengthQuantile}"));
+            $"q_rank={t.RankQuantile} q_feasible={t.FeasibilityQuantile} margin={t.MarginSigmas} select={t.Select} urgency={t.UrgencyOrder} stream_band={t.StreamBand} prefill={t.PrefillAware} bonus={t.CountBonus} preempt={t.Preempt} online={t.OnlineStepTime} lost_gain={t.LostStreamGain} replan_steps={t.ReplanSteps} replan_drift={t.ReplanDrift} full_replan_every={t.FullReplanEvery} backlog={t.BacklogOverload} keep_place={t.SlotShedKeepsPlace} gap_chunks={t.GapAwareChunks} gap_margin={t.GapMarginSpreads} prefill_order={t.PrefillsInOrder} dead_longest={t.DeadByLongest} may_earn={t.DeadThatMayEarnFirst} may_earn_q={t.MayEarnQuantile} dead_q={t.DeadLengthQuantile}"));
         yield return new("jitserve", string.Create(CultureInfo.InvariantCulture,
             $"p={o.PenaltyExponent} R={o.ReplanInterval} k={o.CandidateFactor} S={o.MaxSwapsPerReplan} jit={o.JustInTime} top_up={o.CollectiveTopUp}"));
     }

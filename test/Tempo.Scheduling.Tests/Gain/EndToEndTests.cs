@@ -282,4 +282,16 @@ public class TempoRegistryTests
 
         Assert.Throws<ArgumentException>(() => PolicyRegistry.Get("tempo").Create(options));
     }
+
+    [Theory]
+    [InlineData(0.99)]
+    [InlineData(0)]
+    [InlineData(double.NaN)]
+    [InlineData(double.PositiveInfinity)]
+    public void Create_StreamBandBelowOneOrNotFinite_Refused(double band)
+    {
+        var options = new SchedulerOptions { Engine = new EngineConfig(), SelectEdf = SelectEdfOptions.Default with { StreamBand = band } };
+
+        Assert.Throws<ArgumentException>(() => PolicyRegistry.Get("tempo").Create(options));
+    }
 }

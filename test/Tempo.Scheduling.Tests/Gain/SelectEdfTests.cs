@@ -169,6 +169,24 @@ public class SelectEdfSchedulerTests
     }
 
     [Theory]
+    [InlineData(1.25, new long[] { 2, 1 })]
+    [InlineData(1.5, new long[] { 2, 1 })]
+    [InlineData(1, new long[] { 1, 2 })]
+    public void DensityOrder_AStreamWinsANearTieWithACall(double band, long[] firstTokenOrder)
+    {
+        // One slot, value density in charge (as under overload), a 20-token call and a 21-token stream with 40-token
+        // prompts: the shorter call is about 3% denser (1,879 against 1,831 a second). Read in bands of 1.25 or 1.5 the
+        // two are equally dense and the stream, which cannot wait without missing its first token, goes first; by plain
+        // density the call does.
+        var options = SelectEdfOptions.Default with { UrgencyOrder = false, StreamBand = band };
+        var h = new SimHarness(Create(options), Config with { MaxBatch = 1 });
+
+        h.Run([TempoTestKit.Throughput(1, prompt: 40, output: 20, deadline: 5), TempoTestKit.Latency(2, 40, 21, arrival: 0, ttft: 1, tbt: 1)]);
+
+        Assert.Equal(firstTokenOrder, h.FirstTokenOrder);
+    }
+
+    [Theory]
     [InlineData(6, new long[] { 1, 3, 2 })]
     [InlineData(1, new long[] { 1, 2, 3 })]
     public void DeadWork_AJobCallIsTimedToItsJobsEnd(int stages, long[] firstTokenOrder)

@@ -39,6 +39,12 @@ public sealed record SelectEdfOptions
     /// <summary>Order the selected requests by latest start time (least laxity first); off orders them by value density.</summary>
     public bool UrgencyOrder { get; init; } = true;
 
+    /// <summary>
+    /// While value density orders the safe requests, read it in bands of this ratio (1.25): inside a band latency streams
+    /// go first, most urgent first, then the rest by density (<see cref="DensityBands"/>). 1 is plain density order.
+    /// </summary>
+    public double StreamBand { get; init; } = 1.25;
+
     /// <summary>Count remaining prefill chunks in a request's remaining time; off counts decode tokens only.</summary>
     public bool PrefillAware { get; init; } = true;
 
@@ -146,6 +152,11 @@ public sealed record SelectEdfOptions
             || !(DeadLengthQuantile is > 0 and < 1))
         {
             throw new ArgumentException("tempo quantiles must be in (0, 1)");
+        }
+
+        if (!(StreamBand >= 1) || double.IsInfinity(StreamBand))
+        {
+            throw new ArgumentException("tempo stream band must be a finite ratio of at least 1");
         }
 
         if (!(MarginSigmas >= 0) || !(GapMarginSpreads >= 0) || !(InitialStepS > 0) || MaxPreemptionsPerStep < 0 || ReplanSteps < 1)

@@ -1161,7 +1161,8 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
 
     /// <summary>
     /// <c>tempo</c>'s order: by urgency (latest start first) while every live request is safely feasible; once the
-    /// machine is overloaded, by value density. Tiers put feasible work before work at risk and lost work last.
+    /// machine is overloaded, by value density in bands (<see cref="DensityBands"/>). Tiers put feasible work before work
+    /// at risk and lost work last.
     /// </summary>
     private sealed class UrgencyThenValue(SelectEdfOptions options) : RequestOrder
     {
@@ -1181,7 +1182,13 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
             // behind every safe call for it missed a first token EDF would have given it (TTFT p95 41 s against 0.7 s
             // on the mix at 4/s). Its shed verdict still counts toward the backlog.
             var tier = s.ShedForSlot && !Overloaded && options.SlotShedKeepsPlace ? 0 : s.Tier;
-            var (primary, secondary) = SlotSchedule.OrderKey(tier, s.LatestStartS, s.Density, Overloaded || !options.UrgencyOrder);
+            var byDensity = Overloaded || !options.UrgencyOrder;
+            var (primary, secondary) = SlotSchedule.OrderKey(tier, s.LatestStartS, s.Density, byDensity);
+            if (tier == 0 && byDensity)
+            {
+                secondary = DensityBands.Key(s.Density, s.LatestStartS, r.Spec.Class == RequestClass.Latency, options.StreamBand);
+            }
+
             if (tier == 2)
             {
                 primary = s.MayEarn ? MayEarnTier : primary;
