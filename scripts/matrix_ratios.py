@@ -43,11 +43,11 @@ def main(paths, tempo_from=None):
             best_att = max(float(r["attainment"]) for r in base.values())
             o = ""
             if "tempo-oracle" in at and "oracle-sjf" in at:
-                o = "%.2f, %.2f" % (float(at["tempo-oracle"]["slo_goodput"]) / float(at["oracle-sjf"]["slo_goodput"]),
-                                    float(at["tempo-oracle"]["service_goodput"]) / float(at["oracle-sjf"]["service_goodput"]))
+                o_slo = float(at["tempo-oracle"]["slo_goodput"]) / float(at["oracle-sjf"]["slo_goodput"])
+                o_gain = float(at["tempo-oracle"]["service_goodput"]) / float(at["oracle-sjf"]["service_goodput"])
+                o = "%.2f, %.2f" % (o_slo, o_gain)
                 oracle_cells += 1
-                oracle_ok += at_least(float(at["tempo-oracle"]["slo_goodput"]) / float(at["oracle-sjf"]["slo_goodput"]), 1) and \
-                    at_least(float(at["tempo-oracle"]["service_goodput"]) / float(at["oracle-sjf"]["service_goodput"]), 1)
+                oracle_ok += at_least(o_slo, 1) and at_least(o_gain, 1)
             name = path.split("/")[-1].removesuffix(".csv")
             print(f"| {name} | {rate:g} | {slo_best} | {slo:.2f} | {gain_best} | {gain:.2f} | {best_att:.1%} | {o} |")
             cells += 1

@@ -4,16 +4,16 @@ namespace Tempo.Scheduling.Tests.Gain;
 
 public class DensityBandsTests
 {
-    private const double Ratio = 1.25;
+    private static readonly DensityBands Bands = new(1.25);
 
     [Fact]
     public void Key_InsideOneBand_StreamsFirstByUrgency_ThenCallsByDensity()
     {
         // Densities 100, 104 and 110 share the band [1.25^20, 1.25^21) = [86.7, 108.4) except 110, which is the next.
-        var laterStream = DensityBands.Key(100, latestStartS: 9, stream: true, Ratio);
-        var soonerStream = DensityBands.Key(95, latestStartS: 2, stream: true, Ratio);
-        var denserCall = DensityBands.Key(104, latestStartS: 1, stream: false, Ratio);
-        var call = DensityBands.Key(90, latestStartS: 0, stream: false, Ratio);
+        var laterStream = Bands.Key(100, latestStartS: 9, stream: true);
+        var soonerStream = Bands.Key(95, latestStartS: 2, stream: true);
+        var denserCall = Bands.Key(104, latestStartS: 1, stream: false);
+        var call = Bands.Key(90, latestStartS: 0, stream: false);
 
         Assert.True(soonerStream < laterStream, "streams in a band go most urgent first");
         Assert.True(laterStream < denserCall, "a stream goes before a call of its band, even a denser and more urgent one");
@@ -23,10 +23,10 @@ public class DensityBandsTests
     [Fact]
     public void Key_AcrossBands_DensityDecides()
     {
-        var denseCall = DensityBands.Key(110, latestStartS: 50, stream: false, Ratio);
-        var urgentStream = DensityBands.Key(100, latestStartS: 0, stream: true, Ratio);
-        var idle = DensityBands.Key(0, latestStartS: 0, stream: true, Ratio);
-        var tiny = DensityBands.Key(1e-9, latestStartS: 0, stream: false, Ratio);
+        var denseCall = Bands.Key(110, latestStartS: 50, stream: false);
+        var urgentStream = Bands.Key(100, latestStartS: 0, stream: true);
+        var idle = Bands.Key(0, latestStartS: 0, stream: true);
+        var tiny = Bands.Key(1e-9, latestStartS: 0, stream: false);
 
         Assert.True(denseCall < urgentStream, "a call a band denser goes before the stream");
         Assert.True(tiny < idle, "nothing to earn sorts below every real band");
@@ -35,7 +35,9 @@ public class DensityBandsTests
     [Fact]
     public void Key_RatioOne_IsPlainDensityOrder()
     {
-        Assert.Equal(-100, DensityBands.Key(100, latestStartS: 3, stream: true, 1));
-        Assert.True(DensityBands.Key(104, 9, false, 1) < DensityBands.Key(100, 0, true, 1));
+        var plain = new DensityBands(1);
+
+        Assert.Equal(-100, plain.Key(100, latestStartS: 3, stream: true));
+        Assert.True(plain.Key(104, 9, false) < plain.Key(100, 0, true));
     }
 }

@@ -11,7 +11,8 @@ namespace Tempo.Scheduling.Gain.SelectEdf;
 /// win such near-ties, and under overload streams waited minutes for a first token (decode-heavy at 1.5/s: TTFT p50
 /// 112 s, against 1.9 s under <c>jitserve</c>). The band keeps density in charge where densities really differ.
 /// </remarks>
-internal static class DensityBands
+/// <param name="ratio">The band's ratio of densities; 1 or less is plain density order.</param>
+internal sealed class DensityBands(double ratio)
 {
     // A key is -band * Span + a place inside the band in [0, Span): streams take [0, Span / 2) by latest start, the
     // other requests [Span / 2, Span) by where their density sits in the band. Span is far larger than any latest
@@ -22,19 +23,21 @@ internal static class DensityBands
     // Density 0 (or nothing left to price) sorts below every real band.
     private const double NoBand = -1000;
 
+    // Read once: every key priced under overload needs it.
+    private readonly double _logRatio = ratio > 1 ? Math.Log(ratio) : 0;
+
     /// <summary>The secondary order key (smaller first) of a safe request while the order is by value density.</summary>
     /// <param name="density">Value per second of remaining work.</param>
     /// <param name="latestStartS">The latest start that still meets the request's SLO.</param>
     /// <param name="stream">Whether the request is a latency stream.</param>
-    /// <param name="ratio">The band's ratio of densities; 1 or less is plain density order.</param>
-    public static double Key(double density, double latestStartS, bool stream, double ratio)
+    public double Key(double density, double latestStartS, bool stream)
     {
-        if (!(ratio > 1))
+        if (_logRatio == 0)
         {
             return -density;
         }
 
-        var level = density > 0 && double.IsFinite(density) ? Math.Log(density) / Math.Log(ratio) : NoBand;
+        var level = density > 0 && double.IsFinite(density) ? Math.Log(density) / _logRatio : NoBand;
         var band = Math.Floor(level);
         var inside = stream
             ? StreamRoom + Math.Clamp(latestStartS, -StreamRoom + 1, StreamRoom - 1)

@@ -1169,6 +1169,8 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
         // The primary key of dead work that may still earn: after every live tier, before the rest of the dead.
         private const double MayEarnTier = 1.5;
 
+        private readonly DensityBands _bands = new(options.StreamBand);
+
         /// <summary>Whether the last re-plan found the machine overloaded (set by the scheduler).</summary>
         public bool Overloaded { get; set; }
 
@@ -1183,11 +1185,9 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
             // on the mix at 4/s). Its shed verdict still counts toward the backlog.
             var tier = s.ShedForSlot && !Overloaded && options.SlotShedKeepsPlace ? 0 : s.Tier;
             var byDensity = Overloaded || !options.UrgencyOrder;
-            var (primary, secondary) = SlotSchedule.OrderKey(tier, s.LatestStartS, s.Density, byDensity);
-            if (tier == 0 && byDensity)
-            {
-                secondary = DensityBands.Key(s.Density, s.LatestStartS, r.Spec.Class == RequestClass.Latency, options.StreamBand);
-            }
+            var (primary, secondary) = tier == 0 && byDensity
+                ? (tier, _bands.Key(s.Density, s.LatestStartS, r.Spec.Class == RequestClass.Latency))
+                : SlotSchedule.OrderKey(tier, s.LatestStartS, s.Density, byDensity);
 
             if (tier == 2)
             {
