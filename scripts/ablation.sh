@@ -12,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${OUT:-docs/results/ablation-tempo}
 export SEEDS=${SEEDS:-77} REQUESTS=${REQUESTS:-1000} POLICIES=tempo
-variants=${VARIANTS:-select urgency stream-band prefill bonus online lost-gain backlog keep-place gap-chunks prefill-order dead-longest dead-tail may-earn stage-mean +preempt}
+variants=${VARIANTS:-select urgency stream-band prefill bonus online lost-gain backlog keep-place gap-chunks prefill-order dead-longest dead-tail may-earn stage-mean long-jobs +preempt}
 mkdir -p "$out"
 echo "default" >&2
 OUT="$out/default" EXTRA="" bash scripts/matrix.sh

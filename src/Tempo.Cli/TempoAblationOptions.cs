@@ -15,7 +15,7 @@ internal static class TempoAblationOptions
     private static readonly Option<int?> TopK = new("--top-k") { Description = "jitserve: candidate pool k·B for the grouped window (default 1)" };
     private static readonly Option<int?> MaxSwaps = new("--max-swaps") { Description = "jitserve: activations/evictions per re-plan S (default 3)" };
     private static readonly Option<bool> Jit = new("--jit") { Description = "jitserve: just-in-time bandwidth (defer requests ahead of their SLO pace)" };
-    private static readonly Option<string?> Without = new("--tempo-without") { Description = "tempo: turn mechanisms off (select, urgency, stream-band, prefill, bonus, online, lost-gain, backlog, keep-place, gap-chunks, prefill-order, dead-longest, dead-tail, may-earn, stage-mean) or on (+preempt) for ablations, a comma list" };
+    private static readonly Option<string?> Without = new("--tempo-without") { Description = "tempo: turn mechanisms off (select, urgency, stream-band, prefill, bonus, online, lost-gain, backlog, keep-place, gap-chunks, prefill-order, dead-longest, dead-tail, may-earn, stage-mean, long-jobs) or on (+preempt) for ablations, a comma list" };
     private static readonly Option<int?> SelectEvery = new("--tempo-replan-steps") { Description = "tempo: run the whole selection every N steps, pricing only what moved in between (default 4; 1: every step)" };
     private static readonly Option<double?> ReplanDrift = new("--tempo-replan-drift") { Description = "tempo: re-plan on kept prices while step costs and the count bonus drift less than this fraction, pricing only what moved (default 0.1; 0: price everything at every re-plan)" };
     private static readonly Option<int?> FullReplanEvery = new("--tempo-full-replan-every") { Description = "tempo: with --tempo-replan-drift, price everything at least every N re-plans (default 64)" };
@@ -65,6 +65,7 @@ internal static class TempoAblationOptions
                 "may-earn" => select with { DeadThatMayEarnFirst = false },
                 "dead-tail" => select with { DeadLengthQuantile = select.RankQuantile },
                 "stage-mean" => select with { LaterStagesAtMeanCall = false },
+                "long-jobs" => select with { LongJobsWaitInBacklog = false },
                 "+preempt" => select with { Preempt = true },
                 "online" => select with { OnlineStepTime = false },
                 "lost-gain" => select with { LostStreamGain = false },
@@ -72,7 +73,7 @@ internal static class TempoAblationOptions
                 "keep-place" => select with { SlotShedKeepsPlace = false },
                 "gap-chunks" => select with { GapAwareChunks = false },
                 "prefill-order" => select with { PrefillsInOrder = false },
-                _ => throw new CliUsageException($"--tempo-without: unknown mechanism '{part}'; known: select, urgency, stream-band, prefill, bonus, online, lost-gain, backlog, keep-place, gap-chunks, prefill-order, dead-longest, dead-tail, may-earn, stage-mean, +preempt"),
+                _ => throw new CliUsageException($"--tempo-without: unknown mechanism '{part}'; known: select, urgency, stream-band, prefill, bonus, online, lost-gain, backlog, keep-place, gap-chunks, prefill-order, dead-longest, dead-tail, may-earn, stage-mean, long-jobs, +preempt"),
             };
         }
 

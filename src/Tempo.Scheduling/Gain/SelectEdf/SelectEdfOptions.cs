@@ -91,6 +91,13 @@ public sealed record SelectEdfOptions
     public bool LaterStagesAtMeanCall { get; init; } = true;
 
     /// <summary>
+    /// Under a backlog, a job that has not started yet and has more stages than the jobs seen so far on average waits
+    /// behind the safe work: each later stage of a job queues for a slot under a backlog, so the long chains started
+    /// then are the ones that miss, and their calls take the contested capacity. Off, such a job competes as any call.
+    /// </summary>
+    public bool LongJobsWaitInBacklog { get; init; } = true;
+
+    /// <summary>
     /// Keep each step short enough for the running streams: a step carries no more prefill tokens than fit before the
     /// next token of the tightest running stream that can still meet its SLO is due. Off, chunks fill the token budget.
     /// </summary>

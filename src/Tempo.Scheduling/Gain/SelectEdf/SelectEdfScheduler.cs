@@ -49,6 +49,10 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
     // The typical output of a job call so far: what a later stage of a chain is reckoned to need.
     private RunningMean _callTokens;
 
+    // The stage count of the jobs seen so far (each counted once, at its first first-stage call): what a long job is.
+    private RunningMean _jobStages;
+    private long? _lastJobCounted;
+
     // Between re-plans only what moved is priced again: requests that arrived or were runners since the last step,
     // and queued requests whose tier is due to change by the clock (a min-heap of those times, stamped so that a
     // request priced again since leaves its old entry behind).
@@ -130,6 +134,13 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
         _values.Add(_weights.Of(request.PromptTokens, typical));
         if (request.Spec.Class == RequestClass.Collective)
         {
+            // The calls of a job's first stage arrive together, so one job is counted once.
+            if (request.Spec.Stage == 0 && request.Spec.JobId is { } job && job != _lastJobCounted)
+            {
+                _jobStages.Add(request.Spec.StageCount);
+                _lastJobCounted = job;
+            }
+
             _callTokens.Add(typical);
         }
         if (_options.ReplanSteps > 1)
@@ -322,6 +333,11 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
             RememberReplan(view);
         }
     }
+
+    // A first-stage call of a job with more stages than the jobs seen so far, not started yet.
+    private bool IsLongJobNotStarted(EngineRequest r) =>
+        r.Spec.Class == RequestClass.Collective && r.Spec.Stage == 0 && r.Generated == 0 && r.State == RequestState.Waiting
+        && r.Spec.StageCount > _jobStages.Mean;
 
     // Every live request into _live: the runners first, then the queued (waiting and swapped) ones.
     private void CollectLive(SchedulerView view)
@@ -917,6 +933,13 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
         // latency stream on pace stays feasible however long it may run: its per-token deadline is what binds.
         var risky = spec.Class != RequestClass.Latency && now + worst > deadline;
         s.Tier = dead ? 2 : risky || s.SloLost ? 1 : 0;
+        if (s.Tier == 0 && IsLongJobNotStarted(r) && _order.Overloaded && _options.LongJobsWaitInBacklog)
+        {
+            // Under a backlog every later stage queues for a slot, so a long chain started now is the likeliest to
+            // miss, and its calls would take the capacity the jobs already running need (docs/TEMPO.md).
+            s.Tier = 1;
+        }
+
         s.PricedTier = s.Tier;
         s.Stamp++;
         s.PricedIn = _evaluation;
