@@ -205,6 +205,30 @@ public class SelectEdfSchedulerTests
     }
 
     [Theory]
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    public void Backlog_ALongJobNotStartedYet_WaitsBehindAShorterOne(bool longJobsWait, bool longFirst)
+    {
+        // One slot. At 0 s four 50-token calls due at 0.6 s arrive: one runs, and the three behind it cannot make it,
+        // which is a backlog. At 0.05 s the first calls of a six-stage job (id 5) and a two-stage job (id 6) arrive,
+        // alike but for their stage counts, with budgets so far off that both are safe. Jobs average four stages, so
+        // under the backlog the six-stage one waits behind the other; without the rule the tie goes to the earlier id.
+        var h = new SimHarness(Create(SelectEdfOptions.Default with { LongJobsWaitInBacklog = longJobsWait }), Config with { MaxBatch = 1 });
+
+        h.Run([
+            Throughput(1, 0, output: 50, deadlineS: 0.6),
+            Throughput(2, 0, output: 50, deadlineS: 0.6),
+            Throughput(3, 0, output: 50, deadlineS: 0.6),
+            Throughput(4, 0, output: 50, deadlineS: 0.6),
+            TempoTestKit.Call(5, job: 8, stage: 0, stageCount: 6, prompt: 8, output: 10, jobDeadline: 60, jobArrival: 0.05),
+            TempoTestKit.Call(6, job: 9, stage: 0, stageCount: 2, prompt: 8, output: 10, jobDeadline: 60, jobArrival: 0.05)]);
+
+        var order = h.FirstTokenOrder.ToList();
+        Assert.Equal(longFirst, order.IndexOf(5) < order.IndexOf(6));
+        Assert.All(h.Records, r => Assert.True(r.Completed));
+    }
+
+    [Theory]
     [InlineData(true, new long[] { 3, 2, 1 })]
     [InlineData(false, new long[] { 2, 3, 1 })]
     public void JobCall_ShortFirstStage_StartsInTimeForItsLongerLaterStages(bool atMeanCall, long[] firstTokenOrder)
