@@ -45,18 +45,17 @@ def main(paths, tempo_from=None):
             slo = float(t["slo_goodput"]) / float(base[slo_best]["slo_goodput"])
             gain = float(t["service_goodput"]) / float(base[gain_best]["service_goodput"])
             best_att = max(float(r["attainment"]) for r in base.values())
+            name = path.split("/")[-1].removesuffix(".csv")
             o = ""
             if "tempo-oracle" in at and "oracle-sjf" in at:
                 o_slo = float(at["tempo-oracle"]["slo_goodput"]) / float(at["oracle-sjf"]["slo_goodput"])
                 o_gain = float(at["tempo-oracle"]["service_goodput"]) / float(at["oracle-sjf"]["service_goodput"])
                 o = "%.2f, %.2f" % (o_slo, o_gain)
                 oracle_cells += 1
-                name = path.split("/")[-1].removesuffix(".csv")
                 if at_least(o_slo, 1) and at_least(o_gain, 1):
                     oracle_ok += 1
                 else:
                     oracle_misses.append(f"{name} at {rate:g}/s: SLO {o_slo:.6f}, service {o_gain:.6f}")
-            name = path.split("/")[-1].removesuffix(".csv")
             print(f"| {name} | {rate:g} | {slo_best} | {slo:.2f} | {gain_best} | {gain:.2f} | {best_att:.1%} | {o} |")
             cells += 1
             if at_least(slo, 0.98) and at_least(gain, 0.98):

@@ -933,7 +933,7 @@ internal sealed class SelectEdfScheduler : ChunkedPrefillScheduler
         // latency stream on pace stays feasible however long it may run: its per-token deadline is what binds.
         var risky = spec.Class != RequestClass.Latency && now + worst > deadline;
         s.Tier = dead ? 2 : risky || s.SloLost ? 1 : 0;
-        if (s.Tier == 0 && IsLongJobNotStarted(r) && _order.Overloaded && _options.LongJobsWaitInBacklog)
+        if (_options.LongJobsWaitInBacklog && _order.Overloaded && s.Tier == 0 && IsLongJobNotStarted(r))
         {
             // Under a backlog every later stage queues for a slot, so a long chain started now is the likeliest to
             // miss, and its calls would take the capacity the jobs already running need (docs/TEMPO.md).
