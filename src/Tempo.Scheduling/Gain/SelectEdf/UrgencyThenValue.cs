@@ -19,6 +19,7 @@ internal sealed class UrgencyThenValue(SelectEdfOptions options) : RequestOrder
     /// <summary>Whether the last re-plan found the machine overloaded (set by the scheduler).</summary>
     public bool Overloaded { get; set; }
 
+    /// <inheritdoc />
     public override OrderKey KeyOf(EngineRequest r, double nowS)
     {
         var s = PricedRequest.Of(r);
