@@ -194,7 +194,7 @@ internal static class BenchCommand
             Model = model,
             Endpoint = endpoint,
             Timeout = TimeSpan.FromSeconds(timeout),
-            OutDir = parse.GetValue(OutOption),
+            OutDir = OptionParsing.OutFolder(parse.GetValue(OutOption)),
             Format = format,
             Arrival = arrival,
             BurstCv = cv,

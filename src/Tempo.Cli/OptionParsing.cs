@@ -73,8 +73,49 @@ internal static class OptionParsing
         null => null,
         _ when string.IsNullOrWhiteSpace(path) => throw new CliUsageException("--records needs a file name"),
         _ when Directory.Exists(path) => throw new CliUsageException($"--records: '{path}' is a folder; give a file name such as records.csv"),
-        _ => path,
+        _ => WritableFileFolder(path, "--records"),
     };
+
+    /// <summary>Checks <c>--out</c> as a results folder that can be written (created if missing), before the run.</summary>
+    public static string? OutFolder(string? folder)
+    {
+        if (folder is null)
+        {
+            return null;
+        }
+
+        if (string.IsNullOrWhiteSpace(folder))
+        {
+            throw new CliUsageException("--out needs a folder name");
+        }
+
+        WritableFolder(folder, "--out");
+        return folder;
+    }
+
+    /// <summary>Checks that the folder of the file <paramref name="path"/> can be written (created if missing), and returns the path.</summary>
+    public static string WritableFileFolder(string path, string option)
+    {
+        WritableFolder(Path.GetDirectoryName(Path.GetFullPath(path)) ?? ".", option);
+        return path;
+    }
+
+    // A run can take minutes (a benchmark against a server, a calibration): a folder it cannot write to is found by
+    // writing and deleting an empty file there first, not when the results are ready and would be lost.
+    private static void WritableFolder(string folder, string option)
+    {
+        try
+        {
+            Directory.CreateDirectory(folder);
+            var probe = Path.Combine(folder, $".tempo-write-check-{Environment.ProcessId}");
+            File.WriteAllBytes(probe, []);
+            File.Delete(probe);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException or ArgumentException)
+        {
+            throw new CliUsageException($"{option}: cannot write to '{folder}': {e.Message}");
+        }
+    }
 
     /// <summary>Checks <c>--cv</c>: a positive finite coefficient of variation.</summary>
     public static double PositiveCv(double cv) =>

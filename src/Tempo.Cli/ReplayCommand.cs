@@ -70,6 +70,8 @@ internal static class ReplayCommand
             throw new CliUsageException($"--trace: no file '{path}'");
         }
 
+        var recordsFile = OptionParsing.RecordsFile(parse.GetValue(RecordsOption));
+
         var trace = StepTrace.Read(path);
         var policy = PolicyRegistry.Get(parse.GetValue(PolicyOption) ?? trace.Policy);
         var shed = parse.GetValue(ShedOption);
@@ -105,7 +107,7 @@ internal static class ReplayCommand
         }
 
         Console.Out.Write(EngineSide(ended));
-        if (parse.GetValue(RecordsOption) is { } records)
+        if (recordsFile is { } records)
         {
             RecordsCsv.Write(records, [new RunRecords(policy.Name + "-replay", 0, ended, GainWeights.Paper)]);
             Console.Error.WriteLine($"wrote {ended.Count} request records to {records}");

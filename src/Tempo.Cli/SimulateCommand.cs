@@ -174,7 +174,7 @@ internal static class SimulateCommand
             MaxBatch = OptionParsing.Positive(parse.GetValue(MaxBatchOption), "--max-batch"),
             TokenBudget = tokenBudget is { } b ? OptionParsing.Positive(b, "--token-budget") : null,
             Seed = parse.GetValue(SeedOption),
-            OutDir = parse.GetValue(OutOption),
+            OutDir = OptionParsing.OutFolder(parse.GetValue(OutOption)),
             Format = format,
             Arrival = arrival,
             BurstCv = cv,

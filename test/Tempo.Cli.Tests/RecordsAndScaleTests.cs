@@ -62,6 +62,36 @@ public class RecordsAndScaleTests
         Assert.Contains("is a folder", stderr, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("--records", "records.csv")]
+    [InlineData("--out", "results")]
+    public void Simulate_UnwritableOutput_ExitCode2BeforeRunning(string option, string name)
+    {
+        // A file stands where the folder would have to be: no user, root included, can create the folder there.
+        var blocker = Path.Combine(Directory.CreateTempSubdirectory("tempo-rec").FullName, "a-file");
+        File.WriteAllText(blocker, "x");
+
+        var (exit, stdout, stderr) = CliRunner.Run("simulate", "--requests", "10", "--predictor", "fixed", option, Path.Combine(blocker, name));
+
+        Assert.Equal(2, exit);
+        Assert.Equal(string.Empty, stdout);
+        var line = Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith($"tempo: error: {option}: cannot write to '", line, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Simulate_WritableOutput_LeavesNoWriteCheckFileBehind()
+    {
+        var dir = Path.Combine(Directory.CreateTempSubdirectory("tempo-rec").FullName, "new", "results");
+
+        var (exit, _, stderr) = CliRunner.Run("simulate", "--requests", "10", "--predictor", "fixed", "--policies", "tempo", "--rates", "2", "--out", dir,
+            "--records", Path.Combine(dir, "records.csv"));
+
+        Assert.True(exit == 0, stderr);
+        Assert.Contains(Path.Combine(dir, "records.csv"), Directory.GetFiles(dir));
+        Assert.DoesNotContain(Directory.GetFiles(dir), f => Path.GetFileName(f).StartsWith('.'));
+    }
+
     [Fact]
     public void Simulate_Records_OneRowPerRequestWithWorkloadIdsAndTheRunsSloCounts()
     {

@@ -55,6 +55,22 @@ public sealed class BenchCliTests
         Assert.Contains(named, Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries)), StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("--out", "results")]
+    [InlineData("--records", "records.csv")]
+    public void Main_UnwritableOutput_NamesTheOptionAndExits2BeforeSending(string option, string name)
+    {
+        // A file stands where the folder would have to be, so the folder cannot be made; nothing listens on port 1.
+        var blocker = Path.Combine(Directory.CreateTempSubdirectory("tempo-bench").FullName, "a-file");
+        File.WriteAllText(blocker, "x");
+
+        var (code, stdout, stderr) = Run("bench", "--url", "http://127.0.0.1:1", "--requests", "3", option, Path.Combine(blocker, name));
+
+        Assert.Equal(2, code);
+        Assert.Equal(string.Empty, stdout);
+        Assert.StartsWith($"tempo: error: {option}: cannot write to '", Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries)), StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Main_NoUrl_PrintsOneLineAndExits2()
     {
