@@ -76,7 +76,7 @@ internal static class OptionParsing
         _ => WritableFileFolder(path, "--records"),
     };
 
-    /// <summary>Checks <c>--out</c> as a results folder that can be written (created if missing), before the run.</summary>
+    /// <summary>Checks <c>--out</c> as a results folder that can be written (made at write time if missing), before the run.</summary>
     public static string? OutFolder(string? folder)
     {
         if (folder is null)
@@ -93,21 +93,33 @@ internal static class OptionParsing
         return folder;
     }
 
-    /// <summary>Checks that the folder of the file <paramref name="path"/> can be written (created if missing), and returns the path.</summary>
+    /// <summary>Checks that the folder of the file <paramref name="path"/> can be written (made at write time if missing), and returns the path.</summary>
     public static string WritableFileFolder(string path, string option)
     {
         WritableFolder(Path.GetDirectoryName(Path.GetFullPath(path)) ?? ".", option);
         return path;
     }
 
-    // A run can take minutes (a benchmark against a server, a calibration): a folder it cannot write to is found by
-    // writing and deleting an empty file there first, not when the results are ready and would be lost.
+    // A run can take minutes (a simulate sweep, a benchmark against a server): a folder it could not write to would only
+    // show when the results are ready, and they would be lost. So the nearest folder that exists on the way to it (where
+    // the missing ones will be made) must be a folder and take a file, which is written and deleted at once: nothing is
+    // left behind, so a run that fails later for another reason still writes nothing.
     private static void WritableFolder(string folder, string option)
     {
         try
         {
-            Directory.CreateDirectory(folder);
-            var probe = Path.Combine(folder, $".tempo-write-check-{Environment.ProcessId}");
+            var existing = Path.GetFullPath(folder);
+            while (!Directory.Exists(existing))
+            {
+                if (File.Exists(existing))
+                {
+                    throw new IOException($"'{existing}' is a file");
+                }
+
+                existing = Path.GetDirectoryName(existing) ?? throw new IOException("no folder on the way to it exists");
+            }
+
+            var probe = Path.Combine(existing, $".tempo-write-check-{Environment.ProcessId}");
             File.WriteAllBytes(probe, []);
             File.Delete(probe);
         }
