@@ -67,7 +67,7 @@ internal static class OptionParsing
     public static double Scale(double value, string option) =>
         double.IsFinite(value) && value > 0 ? value : throw new CliUsageException($"{option} must be a positive number, got {value.ToString(CultureInfo.InvariantCulture)}");
 
-    /// <summary>Checks <c>--records</c>: a file path, not a folder (caught before a long run rather than after it).</summary>
+    /// <summary>Checks <c>--records</c>: a file path, not a folder, whose folder can be written (caught before a long run rather than after it).</summary>
     public static string? RecordsFile(string? path) => path switch
     {
         null => null,
