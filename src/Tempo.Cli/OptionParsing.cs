@@ -73,7 +73,7 @@ internal static class OptionParsing
         null => null,
         _ when string.IsNullOrWhiteSpace(path) => throw new CliUsageException("--records needs a file name"),
         _ when Directory.Exists(path) => throw new CliUsageException($"--records: '{path}' is a folder; give a file name such as records.csv"),
-        _ => WritableFileFolder(path, "--records"),
+        _ => WritableFolder(path, "--records", ofFile: true),
     };
 
     /// <summary>Checks <c>--out</c> as a results folder that can be written (made at write time if missing), before the run.</summary>
@@ -89,26 +89,20 @@ internal static class OptionParsing
             throw new CliUsageException("--out needs a folder name");
         }
 
-        WritableFolder(folder, "--out");
-        return folder;
-    }
-
-    /// <summary>Checks that the folder of the file <paramref name="path"/> can be written (made at write time if missing), and returns the path.</summary>
-    public static string WritableFileFolder(string path, string option)
-    {
-        WritableFolder(Path.GetDirectoryName(Path.GetFullPath(path)) ?? ".", option);
-        return path;
+        return WritableFolder(folder, "--out", ofFile: false);
     }
 
     // A run can take minutes (a simulate sweep, a benchmark against a server): a folder it could not write to would only
     // show when the results are ready, and they would be lost. So the nearest folder that exists on the way to it (where
     // the missing ones will be made) must be a folder and take a file, which is written and deleted at once: nothing is
-    // left behind, so a run that fails later for another reason still writes nothing.
-    private static void WritableFolder(string folder, string option)
+    // left behind, so a run that fails later for another reason still writes nothing. With ofFile, the path names a file
+    // and its folder is checked. Returns the path as given.
+    private static string WritableFolder(string path, string option, bool ofFile)
     {
         try
         {
-            var existing = Path.GetFullPath(folder);
+            var full = Path.GetFullPath(path);
+            var existing = ofFile ? Path.GetDirectoryName(full) ?? full : full;
             while (!Directory.Exists(existing))
             {
                 if (File.Exists(existing))
@@ -122,10 +116,11 @@ internal static class OptionParsing
             var probe = Path.Combine(existing, $".tempo-write-check-{Environment.ProcessId}");
             File.WriteAllBytes(probe, []);
             File.Delete(probe);
+            return path;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException or ArgumentException)
         {
-            throw new CliUsageException($"{option}: cannot write to '{folder}': {e.Message}");
+            throw new CliUsageException($"{option}: cannot write to '{path}': {e.Message}");
         }
     }
 

@@ -79,6 +79,20 @@ public class RecordsAndScaleTests
         Assert.StartsWith($"tempo: error: {option}: cannot write to '", line, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("--out", "   ", "--out needs a folder name")]
+    [InlineData("--records", "   ", "--records needs a file name")]
+    [InlineData("--out", "bad\0name", "--out: cannot write to")]
+    [InlineData("--records", "bad\0dir/records.csv", "--records: cannot write to")]
+    public void Simulate_ImpossibleOutputPath_OneLineErrorBeforeRunning(string option, string value, string expected)
+    {
+        var (exit, stdout, stderr) = CliRunner.Run("simulate", "--requests", "10", "--predictor", "fixed", option, value);
+
+        Assert.Equal(2, exit);
+        Assert.Equal(string.Empty, stdout);
+        Assert.Contains(expected, Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries)), StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Simulate_WritableOutput_LeavesNoWriteCheckFileBehind()
     {
